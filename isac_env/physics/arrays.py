@@ -1,0 +1,54 @@
+"""Uniform linear array steering vectors and their angle derivatives.
+
+Convention (rar_isac spec section 8.3, robust_isac spec section 2.1): half-wavelength ULA,
+0-indexed elements ``n = 0..n_elem-1``,
+
+    a(theta)[n] = exp(sign * j * pi * n * sin(theta)) / norm,
+
+with ``sign = -1`` for the RAR paper (Liu et al.'s code) and ``sign = +1`` for the robust paper.
+``norm`` is ``sqrt(n_elem)`` when ``normalize`` is true, else 1.
+The derivative is ``da/dtheta = sign * j * pi * cos(theta) * n * a(theta)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["steering_vector", "steering_vector_derivative"]
+
+
+def _phase_ramp(theta: ArrayLike, n_elem: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    theta = np.asarray(theta, dtype=np.float64)
+    n = np.arange(n_elem, dtype=np.float64)
+    return theta[..., None], n
+
+
+def steering_vector(
+    theta: ArrayLike, n_elem: int, *, normalize: bool = False, sign: float = -1.0
+) -> NDArray[np.complex128]:
+    """ULA steering vector ``a(theta)``.
+
+    Args:
+        theta: angle(s) in radians, any shape ``[...]``.
+        n_elem: number of array elements.
+        normalize: divide by ``sqrt(n_elem)`` (BS side in the RAR paper).
+        sign: sign of the phase progression (-1: RAR paper, +1: robust paper).
+
+    Returns:
+        complex128 array ``[..., n_elem]``.
+    """
+    th, n = _phase_ramp(theta, n_elem)
+    a = np.exp(1j * sign * np.pi * n * np.sin(th))
+    if normalize:
+        a = a / np.sqrt(n_elem)
+    return a
+
+
+def steering_vector_derivative(
+    theta: ArrayLike, n_elem: int, *, normalize: bool = False, sign: float = -1.0
+) -> NDArray[np.complex128]:
+    """Angle derivative ``da(theta)/dtheta``, complex128 ``[..., n_elem]`` (per radian)."""
+    th, n = _phase_ramp(theta, n_elem)
+    a = steering_vector(theta, n_elem, normalize=normalize, sign=sign)
+    return 1j * sign * np.pi * np.cos(th) * n * a

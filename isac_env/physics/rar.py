@@ -1,0 +1,303 @@
+"""The multi-RAR RIS-ISAC problem: scenario sampling and scenario-level metrics.
+
+``sample_scenario(config, rng)`` draws one channel realisation of the rar_isac spec (section 8) and
+fixes the receiver noise and LO field by the SNR/RSR calibration (section 8.6). The metric functions
+take ``(scenario, W, phi)`` and broadcast over leading batch axes of the scenario arrays, ``W``
+``[..., Nt, K]`` and ``phi`` ``[..., N]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..config import RydbergISACConfig
+from .arrays import steering_vector, steering_vector_derivative
+from .channels import complex_normal, effective_channel, path_loss, rar_clustered_channel, rician_channel
+from .comms import rate_bps_hz, sinr_rar
+from .rydberg import calibrate_lo_amplitude, calibrate_noise, reference_signal_energy
+from .sensing import crb_from_terms, fim_terms, sensing_vectors
+from .units import dbm_to_w
+
+__all__ = [
+    "RydbergScenario",
+    "age_scenario",
+    "crb",
+    "crb_trace",
+    "effective_channels",
+    "evaluate",
+    "rar_geometry",
+    "sample_scenario",
+    "sensing_vectors_of",
+    "sinr",
+    "stack_scenarios",
+    "sum_rate",
+    "transmit_power_w",
+]
+
+_ARRAY_FIELDS = (
+    "H_BR", "H_RU", "H_BU", "b", "sigma_q2", "h_dt", "h_rt", "dh_dt", "dh_rt",
+    "theta_B", "theta_R", "beta_d", "beta_r", "beta_t", "alpha_t", "sigma_r2", "L", "P_max", "eps",
+    "H_BR_los", "user_angles", "obs_scale",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class RydbergScenario:
+    """One (or a batch of) channel realisation(s) of the multi-RAR RIS-ISAC system.
+
+    Array fields (leading batch axes ``[...]`` allowed, complex128/float64, read-only):
+
+    * ``H_BR`` ``[..., N, Nt]`` BS -> RIS; ``H_RU`` ``[..., K, M, N]`` RIS -> RAR k;
+      ``H_BU`` ``[..., K, M, Nt]`` BS -> RAR k (Rabi-field units up to a common scale).
+    * ``b`` ``[..., K, M]`` LO field at each vapor cell; ``sigma_q2`` ``[..., K]`` noise power
+      per cell (calibrated by the SNR, eq. (104)).
+    * ``h_dt`` ``[..., Nt]``, ``h_rt`` ``[..., N]`` BS-target and RIS-target LoS vectors and their
+      angle derivatives ``dh_dt``, ``dh_rt``; angles ``theta_B``, ``theta_R`` (rad);
+      amplitudes ``beta_d``, ``beta_r``, ``beta_t``; ``alpha_t`` target coefficient.
+    * ``sigma_r2`` radar noise (W), ``L`` snapshots, ``P_max`` power budget (W), ``eps`` CRB
+      threshold (rad^2).
+    * ``H_BR_los`` LoS part of ``H_BR`` (for channel ageing), ``user_angles`` ``[..., K]``
+      (theta_RU,k), ``obs_scale`` ``[..., 2K+1]`` RMS amplitudes used to normalise observations.
+
+    ``rsr_model`` selects the SINR model ("linear" or "distortion").
+    """
+
+    H_BR: NDArray[np.complex128]
+    H_RU: NDArray[np.complex128]
+    H_BU: NDArray[np.complex128]
+    b: NDArray[np.complex128]
+    sigma_q2: NDArray[np.float64]
+    h_dt: NDArray[np.complex128]
+    h_rt: NDArray[np.complex128]
+    dh_dt: NDArray[np.complex128]
+    dh_rt: NDArray[np.complex128]
+    theta_B: NDArray[np.float64]
+    theta_R: NDArray[np.float64]
+    beta_d: NDArray[np.float64]
+    beta_r: NDArray[np.float64]
+    beta_t: NDArray[np.float64]
+    alpha_t: NDArray[np.float64]
+    sigma_r2: NDArray[np.float64]
+    L: NDArray[np.float64]
+    P_max: NDArray[np.float64]
+    eps: NDArray[np.float64]
+    H_BR_los: NDArray[np.complex128]
+    user_angles: NDArray[np.float64]
+    obs_scale: NDArray[np.float64]
+    rsr_model: str = "linear"
+
+    def __post_init__(self) -> None:
+        for name in _ARRAY_FIELDS:
+            arr = np.array(getattr(self, name), copy=True)
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return self.H_BR.shape[:-2]
+
+    @property
+    def dims(self) -> dict[str, int]:
+        """``{"K", "M", "N", "Nt"}``."""
+        K, M, N = self.H_RU.shape[-3:]
+        return {"K": K, "M": M, "N": N, "Nt": self.H_BR.shape[-1]}
+
+    def replace(self, **changes: Any) -> RydbergScenario:
+        return dataclasses.replace(self, **changes)
+
+    def __getitem__(self, idx: int | slice) -> RydbergScenario:
+        """Index the leading batch axis."""
+        return dataclasses.replace(self, **{n: getattr(self, n)[idx] for n in _ARRAY_FIELDS})
+
+
+def stack_scenarios(scenarios: list[RydbergScenario]) -> RydbergScenario:
+    """Stack single scenarios along a new leading batch axis."""
+    first = scenarios[0]
+    return dataclasses.replace(first, **{n: np.stack([getattr(s, n) for s in scenarios]) for n in _ARRAY_FIELDS})
+
+
+def rar_geometry(config: RydbergISACConfig) -> dict[str, float]:
+    """Deterministic geometry of spec section 8.2: ``theta_B`` (rad), ``d_BT`` (m), RIS position.
+
+    ``p_R = d_BR (sin phi_Bt, cos phi_Bt)``, ``p_T = p_R + d_RT (-cos theta_R, sin theta_R)``,
+    ``theta_B = atan2(p_T,x, p_T,y)`` measured from the BS broadside.
+    """
+    c = config
+    p_r = c.d_br_m * np.array([np.sin(c.angle_bs_ris_rad), np.cos(c.angle_bs_ris_rad)])
+    p_t = p_r + c.d_rt_m * np.array([-np.cos(c.theta_r_rad), np.sin(c.theta_r_rad)])
+    return {
+        "theta_B": float(np.arctan2(p_t[0], p_t[1])),
+        "d_BT": float(np.hypot(*p_t)),
+        "p_R_x": float(p_r[0]),
+        "p_R_y": float(p_r[1]),
+    }
+
+
+def _user_positions(config: RydbergISACConfig, user_angles: NDArray[np.float64]) -> NDArray[np.float64]:
+    geo = rar_geometry(config)
+    p_r = np.array([geo["p_R_x"], geo["p_R_y"]])
+    return p_r + config.d_ru_m * np.stack([-np.cos(user_angles), np.sin(user_angles)], axis=-1)
+
+
+def _rar_link(
+    config: RydbergISACConfig, rng: np.random.Generator, n_tx: int, gain: float, dod: float
+) -> NDArray[np.complex128]:
+    c = config
+    H = rar_clustered_channel(
+        rng, c.num_cells, n_tx, num_clusters=c.num_clusters, num_rays=c.num_rays,
+        ray_spread_rad=np.deg2rad(c.ray_spread_deg), carrier_hz=c.carrier_hz,
+        max_delay_spread_s=c.max_delay_spread_s, polarization=c.polarization,
+    )  # fmt: skip
+    if c.rar_los_k_factor > 0:
+        doa = rng.uniform(-np.pi / 2, np.pi / 2)
+        los = np.outer(steering_vector(doa, c.num_cells), steering_vector(dod, n_tx))
+        kf = c.rar_los_k_factor
+        H = los if np.isinf(kf) else np.sqrt(kf / (kf + 1)) * los + np.sqrt(1 / (kf + 1)) * H
+    return gain * H
+
+
+def _draw_small_scale(
+    config: RydbergISACConfig, rng: np.random.Generator, user_angles: NDArray[np.float64]
+) -> tuple[NDArray[np.complex128], NDArray[np.complex128], NDArray[np.complex128], NDArray[np.complex128]]:
+    """H_BR, its LoS part, H_RU and H_BU for given user angles (spec 8.3-8.4)."""
+    c = config
+    Nt, N, K = c.num_bs_antennas, c.num_ris, c.num_users
+    beta_t = np.sqrt(path_loss(c.d_br_m, c.pl_exp_br, c.c0_db))
+    los = np.outer(steering_vector(c.angle_ris_bs_rad, N), np.conj(steering_vector(c.angle_bs_ris_rad, Nt, normalize=True)))
+    kap = c.rician_factor
+    H_BR_los = beta_t * (los if np.isinf(kap) else np.sqrt(kap / (kap + 1.0)) * los)
+    H_BR = rician_channel(rng, los, kap, 1.0 / Nt, beta_t)
+    p_u = _user_positions(c, user_angles)
+    d_bu = np.hypot(p_u[:, 0], p_u[:, 1])
+    g_ru = np.sqrt(path_loss(c.d_ru_m, c.pl_exp_ru, c.c0_db))
+    g_bu = np.sqrt(path_loss(d_bu, c.pl_exp_bu, c.c0_db) / Nt)
+    dod_bu = np.arctan2(p_u[:, 0], p_u[:, 1])
+    H_RU = np.stack([_rar_link(c, rng, N, g_ru, user_angles[k]) for k in range(K)])
+    H_BU = np.stack([_rar_link(c, rng, Nt, g_bu[k], dod_bu[k]) for k in range(K)])
+    return H_BR, H_BR_los, H_RU, H_BU
+
+
+def sample_scenario(config: RydbergISACConfig, rng: np.random.Generator) -> RydbergScenario:
+    """Draw one channel realisation and calibrate the receivers (spec sections 8.2-8.6).
+
+    Users sit at ``theta_RU,k ~ U(0, pi/2)`` on a circle of radius ``d_RU`` around the RIS.
+    ``sigma_q^2`` and the LO field ``b`` are fixed from the SNR (104) and RSR (105) definitions
+    under an isotropic, random-phase reference transmission, before any design is chosen.
+
+    Args:
+        config: scenario parameters.
+        rng: the only source of randomness.
+
+    Returns:
+        An unbatched :class:`RydbergScenario`.
+    """
+    c = config
+    Nt, N, K, M = c.num_bs_antennas, c.num_ris, c.num_users, c.num_cells
+    user_angles = rng.uniform(0.0, np.pi / 2, K)
+    H_BR, H_BR_los, H_RU, H_BU = _draw_small_scale(c, rng, user_angles)
+    p_max = float(dbm_to_w(c.p_max_dbm))
+    e_sig = reference_signal_energy(H_BU, H_RU, H_BR, p_max)
+    sigma_q2 = calibrate_noise(e_sig, M, c.snr_db, per_user=c.noise_calibration == "per_user")
+    cos_psi_b = np.cos(2.0 * np.pi * rng.random((K, M)))
+    c_b = calibrate_lo_amplitude(e_sig, sigma_q2, cos_psi_b, c.rsr_db)
+    b = c_b * cos_psi_b * np.exp(2j * np.pi * rng.random((K, M)))
+    geo = rar_geometry(c)
+    theta_B, theta_R = geo["theta_B"], c.theta_r_rad
+    beta_d = float(np.sqrt(path_loss(geo["d_BT"], c.pl_exp_bt, c.c0_db)))
+    beta_r = float(np.sqrt(path_loss(c.d_rt_m, c.pl_exp_rt, c.c0_db)))
+    beta_t = float(np.sqrt(path_loss(c.d_br_m, c.pl_exp_br, c.c0_db)))
+    p_u = _user_positions(c, user_angles)
+    g_bu = np.sqrt(path_loss(np.hypot(p_u[:, 0], p_u[:, 1]), c.pl_exp_bu, c.c0_db) / Nt)
+    g_ru = np.sqrt(path_loss(c.d_ru_m, c.pl_exp_ru, c.c0_db))
+    obs_scale = np.concatenate([[beta_t], np.full(K, g_ru), g_bu])
+    return RydbergScenario(
+        H_BR=H_BR, H_RU=H_RU, H_BU=H_BU, b=b, sigma_q2=sigma_q2,
+        h_dt=beta_d * steering_vector(theta_B, Nt, normalize=True),
+        h_rt=beta_r * steering_vector(theta_R, N),
+        dh_dt=beta_d * steering_vector_derivative(theta_B, Nt, normalize=True),
+        dh_rt=beta_r * steering_vector_derivative(theta_R, N),
+        theta_B=theta_B, theta_R=theta_R, beta_d=beta_d, beta_r=beta_r, beta_t=beta_t,
+        alpha_t=c.alpha_t, sigma_r2=float(dbm_to_w(c.radar_noise_dbm)), L=float(c.num_snapshots),
+        P_max=p_max, eps=c.crb_threshold, H_BR_los=H_BR_los, user_angles=user_angles,
+        obs_scale=obs_scale, rsr_model=c.rsr_model,
+    )  # fmt: skip
+
+
+def age_scenario(
+    scenario: RydbergScenario, config: RydbergISACConfig, rng: np.random.Generator, rho: float
+) -> RydbergScenario:
+    """One Gauss-Markov ageing step of the small-scale fading (EnvConfig ``"gauss_markov"``).
+
+    ``H <- H_los + rho (H - H_los) + sqrt(1 - rho^2) H_new`` where ``H_new`` is an independent
+    draw of the scattered part of the same model (same user positions and path loss). Each
+    link keeps its distribution; the LoS geometry, ``sigma_q^2`` and ``b`` are unchanged within
+    the episode.
+    """
+    H_BR_new, los, H_RU_new, H_BU_new = _draw_small_scale(config, rng, np.asarray(scenario.user_angles))
+    s = np.sqrt(max(0.0, 1.0 - rho**2))
+    return scenario.replace(
+        H_BR=los + rho * (scenario.H_BR - los) + s * (H_BR_new - los),
+        H_RU=rho * scenario.H_RU + s * H_RU_new,
+        H_BU=rho * scenario.H_BU + s * H_BU_new,
+    )
+
+
+# --------------------------------------------------------------------------- metrics
+def effective_channels(scenario: RydbergScenario, phi: NDArray[np.complex128]) -> NDArray[np.complex128]:
+    """``H_eff,k(phi)`` (eq. (3)), ``[..., K, M, Nt]``."""
+    return effective_channel(scenario.H_BU, scenario.H_RU, scenario.H_BR, phi)
+
+
+def sinr(scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> NDArray[np.float64]:
+    """Per-user SINR (23) (linear), ``[..., K]``; includes the distortion term if configured."""
+    return sinr_rar(effective_channels(scenario, phi), W, scenario.sigma_q2, scenario.b, scenario.rsr_model)
+
+
+def sum_rate(scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> NDArray[np.float64]:
+    """``U_com`` (24) in bit/s/Hz, ``[...]``."""
+    return np.sum(rate_bps_hz(sinr(scenario, W, phi)), axis=-1)
+
+
+def sensing_vectors_of(scenario: RydbergScenario, phi: NDArray[np.complex128]) -> NDArray[np.complex128]:
+    """``V = [v_t, v_B, v_R]`` of the scenario at phases ``phi``, ``[..., Nt, 3]``."""
+    s = scenario
+    return sensing_vectors(s.H_BR, phi, s.h_dt, s.h_rt, s.dh_dt, s.dh_rt)
+
+
+def crb(scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> NDArray[np.float64]:
+    """DoA CRB matrix ``CRB_theta`` (eqs. (28)-(34)) for theta = [theta_B, theta_R], ``[..., 2, 2]`` rad^2."""
+    s = scenario
+    F = fim_terms(sensing_vectors_of(s, phi), W, s.alpha_t)
+    return crb_from_terms(F, s.L, s.sigma_r2, s.alpha_t)
+
+
+def crb_trace(scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> NDArray[np.float64]:
+    """``tr CRB_theta`` in rad^2, ``[...]``."""
+    C = crb(scenario, W, phi)
+    return C[..., 0, 0] + C[..., 1, 1]
+
+
+def transmit_power_w(W: NDArray[np.complex128]) -> NDArray[np.float64]:
+    """Transmit power ``tr(W W^H) = ||W||_F^2`` (2), watts, ``[...]``."""
+    return np.sum(W.real**2 + W.imag**2, axis=(-2, -1))
+
+
+def evaluate(
+    scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]
+) -> dict[str, NDArray[np.float64]]:
+    """All task metrics in one pass: ``sinr`` ``[..., K]``, ``sum_rate`` (bit/s/Hz),
+    ``crb_trace`` (rad^2), ``power_w``, ``crb_violation = max(0, tr CRB / eps - 1)``."""
+    sn = sinr(scenario, W, phi)
+    tr = crb_trace(scenario, W, phi)
+    return {
+        "sinr": sn,
+        "sum_rate": np.sum(np.log2(1.0 + sn), axis=-1),
+        "crb_trace": tr,
+        "power_w": transmit_power_w(W),
+        "crb_violation": np.maximum(0.0, tr / scenario.eps - 1.0),
+    }

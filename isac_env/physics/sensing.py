@@ -1,0 +1,201 @@
+"""Monostatic sensing: target response, FIM blocks and the DoA Cramer-Rao bound.
+
+RAR task: rar_isac spec sections 2.3 and 4 (eqs. (15)-(17), (26)-(34), (55)-(61)). The FIM terms
+``F_i = tr(A_i W W^H)`` are evaluated with the 3x3 Gram trick of spec section 4.2 (O(Nt K)).
+Robust task: the known-alpha scalar CRB of robust_isac spec section 2.2.
+
+No explicit inverse of an ill-conditioned matrix: the 2x2 Schur complement is inverted in closed
+form and the FIM is evaluated in the scaled units ``G_i = (2/sigma_r^2) F_i / L`` (spec 4.3).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "crb_from_terms",
+    "crb_trace_from_terms",
+    "doa_crb_known_alpha",
+    "fim_matrices",
+    "fim_terms",
+    "fim_terms_from_covariance",
+    "schur_fim",
+    "sensing_gain",
+    "sensing_vectors",
+    "target_response",
+]
+
+
+def sensing_vectors(
+    H_BR: NDArray[np.complex128],
+    phi: NDArray[np.complex128],
+    h_dt: NDArray[np.complex128],
+    h_rt: NDArray[np.complex128],
+    dh_dt: NDArray[np.complex128],
+    dh_rt: NDArray[np.complex128],
+) -> NDArray[np.complex128]:
+    """``V = [v_t, v_B, v_R]`` (spec section 2.3), complex128 ``[..., Nt, 3]``.
+
+    ``v_t = h_dt + H_BR^T diag(phi) h_rt`` (15), ``v_B = dh_dt / d theta_B``,
+    ``v_R = H_BR^T diag(phi) dh_rt / d theta_R``. Note the plain transpose (reciprocity).
+
+    Args:
+        H_BR: ``[..., N, Nt]``; phi: ``[..., N]``; h_dt, dh_dt: ``[..., Nt]``; h_rt, dh_rt: ``[..., N]``.
+    """
+    Ht = np.swapaxes(H_BR, -1, -2)  # [..., Nt, N]
+    refl = np.stack([phi * h_rt, phi * dh_rt], axis=-1)  # [..., N, 2]
+    vr = Ht @ refl  # [..., Nt, 2]
+    v = h_dt + vr[..., 0]
+    v_B = np.broadcast_to(dh_dt, v.shape)
+    return np.stack([v, v_B, vr[..., 1]], axis=-1)
+
+
+def target_response(V: NDArray[np.complex128]) -> tuple[NDArray[np.complex128], ...]:
+    """``H_t = v v^T`` and its angle derivatives ``H_B``, ``H_R`` (eqs. (15), (27), (107)).
+
+    Returns:
+        ``(H_t, H_B, H_R)``, each complex128 ``[..., Nt, Nt]``.
+    """
+    v, vB, vR = V[..., 0], V[..., 1], V[..., 2]
+    outer = lambda a, b: a[..., :, None] * b[..., None, :]  # noqa: E731
+    return outer(v, v), outer(vB, v) + outer(v, vB), outer(vR, v) + outer(v, vR)
+
+
+def fim_terms(
+    V: NDArray[np.complex128], W: NDArray[np.complex128], alpha: ArrayLike = 1.0
+) -> NDArray[np.complex128]:
+    """Per-snapshot FIM terms ``F_i / L = tr(A_i W W^H) / L``, i = 1..6 (spec 4.1, Gram form 4.2).
+
+    ``F1 = p_B^H p_B, F2 = p_B^H p_R, F3 = alpha^* p_B^H h, F4 = p_R^H p_R, F5 = alpha^* p_R^H h,
+    F6 = ||h||^2`` with ``p_x = vec(H_x X)``, ``h = vec(H_t X)``.
+
+    Args:
+        V: ``[..., Nt, 3]`` from :func:`sensing_vectors`.
+        W: ``[..., Nt, K]`` precoder; ``R_x = W W^H``.
+        alpha: target coefficient ``alpha_t`` (complex, broadcast over ``[...]``).
+
+    Returns:
+        complex128 ``[..., 6]`` (F1, F4, F6 real up to rounding).
+    """
+    G0 = np.conj(np.swapaxes(V, -1, -2)) @ V  # [..., 3, 3]  x^H y
+    U = np.swapaxes(W, -1, -2) @ V  # [..., K, 3]
+    G1 = np.conj(np.swapaxes(U, -1, -2)) @ U  # [..., 3, 3]  x^H conj(R) y
+    return _terms_from_grams(G0, G1, alpha)
+
+
+def fim_terms_from_covariance(
+    V: NDArray[np.complex128], R_x: NDArray[np.complex128], alpha: ArrayLike = 1.0
+) -> NDArray[np.complex128]:
+    """Same as :func:`fim_terms` for a general transmit covariance ``R_x`` ``[..., Nt, Nt]``."""
+    G0 = np.conj(np.swapaxes(V, -1, -2)) @ V
+    G1 = np.conj(np.swapaxes(V, -1, -2)) @ np.conj(R_x) @ V
+    return _terms_from_grams(G0, G1, alpha)
+
+
+def _terms_from_grams(G0: NDArray, G1: NDArray, alpha: ArrayLike) -> NDArray[np.complex128]:
+    g = lambda x, y: G0[..., x, y]  # noqa: E731
+    r = lambda x, y: G1[..., x, y]  # noqa: E731
+    o, B, R = 0, 1, 2
+    ac = np.conj(np.asarray(alpha, dtype=np.complex128))
+    F6 = g(o, o) * r(o, o)
+    F1 = g(B, B) * r(o, o) + g(B, o) * r(o, B) + g(o, B) * r(B, o) + g(o, o) * r(B, B)
+    F4 = g(R, R) * r(o, o) + g(R, o) * r(o, R) + g(o, R) * r(R, o) + g(o, o) * r(R, R)
+    F2 = g(B, R) * r(o, o) + g(B, o) * r(o, R) + g(o, R) * r(B, o) + g(o, o) * r(B, R)
+    F3 = ac * (g(B, o) * r(o, o) + g(o, o) * r(B, o))
+    F5 = ac * (g(R, o) * r(o, o) + g(o, o) * r(R, o))
+    return np.stack([F1, F2, F3, F4, F5, F6], axis=-1)
+
+
+def fim_matrices(V: NDArray[np.complex128], alpha: ArrayLike = 1.0) -> NDArray[np.complex128]:
+    """Matrices ``A_i / L`` with ``F_i / L = tr((A_i / L) R_x)`` (spec 4.1), ``[..., 6, Nt, Nt]``.
+
+    ``A_1 = H_B^H H_B, A_2 = H_B^H H_R, A_3 = alpha^* H_B^H H_t, A_4 = H_R^H H_R,
+    A_5 = alpha^* H_R^H H_t, A_6 = H_t^H H_t`` (per snapshot). Multiply by ``2/sigma_r^2`` for the
+    scaled matrices ``hat A_i`` of spec section 4.3.
+    """
+    H_t, H_B, H_R = target_response(V)
+    ac = np.conj(np.asarray(alpha, dtype=np.complex128))[..., None, None]
+    h = lambda X: np.conj(np.swapaxes(X, -1, -2))  # noqa: E731
+    return np.stack(
+        [h(H_B) @ H_B, h(H_B) @ H_R, ac * (h(H_B) @ H_t), h(H_R) @ H_R, ac * (h(H_R) @ H_t), h(H_t) @ H_t],
+        axis=-3,
+    )
+
+
+def schur_fim(G: NDArray[np.complex128], alpha: ArrayLike = 1.0) -> NDArray[np.float64]:
+    """Schur complement ``A_s`` of the DoA FIM w.r.t. ``alpha`` (spec 4.1), ``[..., 2, 2]`` float64.
+
+    ``A_s = |alpha|^2 Re[[G1, G2], [G2, G4]] - (1/G6) [[|G3|^2, Re(G3 G5^*)], [., |G5|^2]]`` in
+    whatever units ``G`` carries (``G = c_r F`` gives the FIM, ``G = c_r F / L`` the per-snapshot FIM).
+    """
+    a2 = np.abs(np.asarray(alpha, dtype=np.complex128)) ** 2
+    G1, G2, G3, G4, G5, G6 = (G[..., i] for i in range(6))
+    f6 = G6.real
+    j11 = a2 * G1.real - np.abs(G3) ** 2 / f6
+    j22 = a2 * G4.real - np.abs(G5) ** 2 / f6
+    j12 = a2 * G2.real - (G3 * np.conj(G5)).real / f6
+    return np.stack([np.stack([j11, j12], -1), np.stack([j12, j22], -1)], -2)
+
+
+def crb_from_terms(
+    F: NDArray[np.complex128], L: ArrayLike, sigma_r2: ArrayLike, alpha: ArrayLike = 1.0
+) -> NDArray[np.float64]:
+    """DoA CRB matrix ``CRB_theta = (J_tt - J_ta J_aa^{-1} J_at)^{-1}`` (eqs. (28)-(34)), rad^2.
+
+    Args:
+        F: ``[..., 6]`` per-snapshot terms from :func:`fim_terms`.
+        L: number of snapshots; sigma_r2: radar noise power (W); alpha: target coefficient.
+
+    Returns:
+        float64 ``[..., 2, 2]``; ``inf`` entries where the FIM is singular.
+    """
+    scale = 2.0 * np.asarray(L, dtype=np.float64) / np.asarray(sigma_r2, dtype=np.float64)
+    J = schur_fim(F, alpha) * np.asarray(scale)[..., None, None]
+    det = J[..., 0, 0] * J[..., 1, 1] - J[..., 0, 1] ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.stack(
+            [np.stack([J[..., 1, 1], -J[..., 0, 1]], -1), np.stack([-J[..., 0, 1], J[..., 0, 0]], -1)], -2
+        ) / det[..., None, None]
+    bad = ~(det > 0) | ~np.isfinite(det)
+    return np.where(bad[..., None, None], np.inf, inv)
+
+
+def crb_trace_from_terms(
+    F: NDArray[np.complex128], L: ArrayLike, sigma_r2: ArrayLike, alpha: ArrayLike = 1.0
+) -> NDArray[np.float64]:
+    """``tr CRB_theta = (J_11 + J_22) / det J`` (rad^2), ``inf`` for a singular FIM; ``[...]``."""
+    C = crb_from_terms(F, L, sigma_r2, alpha)
+    return C[..., 0, 0] + C[..., 1, 1]
+
+
+def doa_crb_known_alpha(
+    a: NDArray[np.complex128],
+    da: NDArray[np.complex128],
+    R_x: NDArray[np.complex128],
+    alpha: ArrayLike,
+    L: ArrayLike,
+    sigma_s2: ArrayLike,
+) -> NDArray[np.float64]:
+    """Scalar known-alpha DoA CRB of the robust task (robust_isac spec eq. (10), section 2.2).
+
+    ``CRB(theta_t) = sigma_s^2 / (2 L |alpha_t|^2 Xi_t(R_x))`` with
+    ``Xi_t(R) = tr(dA_t^H dA_t R)``, ``dA_t = da a^H + a da^H``.
+
+    Args:
+        a, da: ``[..., T, Nt]`` steering vectors and derivatives of the T targets.
+        R_x: ``[..., Nt, Nt]`` transmit covariance.
+        alpha: ``[..., T]`` reflection coefficients; L: snapshots; sigma_s2: noise power.
+
+    Returns:
+        float64 ``[..., T]`` in rad^2.
+    """
+    xi = sensing_gain(a, da, R_x)
+    return np.asarray(sigma_s2) / (2.0 * np.asarray(L) * np.abs(alpha) ** 2 * xi)
+
+
+def sensing_gain(a: NDArray[np.complex128], da: NDArray[np.complex128], R_x: NDArray[np.complex128]) -> NDArray[np.float64]:
+    """``Xi_t(R) = tr(dA_t^H dA_t R)`` (robust spec section 2.2), linear in R; ``[..., T]``."""
+    dA = da[..., :, None] * np.conj(a[..., None, :]) + a[..., :, None] * np.conj(da[..., None, :])
+    M = np.conj(np.swapaxes(dA, -1, -2)) @ dA  # [..., T, Nt, Nt]
+    return np.real(np.einsum("...tij,...ji->...t", M, R_x[..., None, :, :]))
