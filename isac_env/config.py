@@ -26,7 +26,9 @@ __all__ = [
 def check_int(name: str, value: Any, lo: int, hi: int | None = None) -> None:
     """Raise ``ValueError`` unless ``value`` is an int in ``[lo, hi]``."""
     if isinstance(value, bool) or not isinstance(value, int | _np_int()):
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi if hi is not None else 'inf'}], got {value!r}")
+        raise ValueError(
+            f"{name} must be an integer in [{lo}, {hi if hi is not None else 'inf'}], got {value!r}"
+        )
     if value < lo or (hi is not None and value > hi):
         raise ValueError(f"{name} must be in [{lo}, {hi if hi is not None else 'inf'}], got {value}")
 

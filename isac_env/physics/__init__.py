@@ -7,7 +7,7 @@ The scenario-level metric functions of the Rydberg task take ``(scenario, W, phi
 :func:`sum_rate`, :func:`sinr`, :func:`crb` (2x2) and :func:`crb_trace`.
 """
 
-from . import arrays, channels, comms, rar, rydberg, ris, sensing, units
+from . import arrays, channels, comms, rar, ris, rydberg, sensing, units
 from .rar import (
     RydbergScenario,
     crb,

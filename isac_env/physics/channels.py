@@ -91,8 +91,12 @@ def rar_clustered_channel(
     p = num_clusters * num_rays
     centre_a = rng.uniform(-np.pi / 2, np.pi / 2, num_clusters)
     centre_d = rng.uniform(-np.pi / 2, np.pi / 2, num_clusters)
-    th_a = (centre_a[:, None] + rng.uniform(-ray_spread_rad, ray_spread_rad, (num_clusters, num_rays))).ravel()
-    th_d = (centre_d[:, None] + rng.uniform(-ray_spread_rad, ray_spread_rad, (num_clusters, num_rays))).ravel()
+    th_a = (
+        centre_a[:, None] + rng.uniform(-ray_spread_rad, ray_spread_rad, (num_clusters, num_rays))
+    ).ravel()
+    th_d = (
+        centre_d[:, None] + rng.uniform(-ray_spread_rad, ray_spread_rad, (num_clusters, num_rays))
+    ).ravel()
     delta = rng.uniform(0.0, max_delay_spread_s)
     tau = rng.uniform(0.0, delta, num_clusters)
     gains = complex_normal(rng, (num_clusters, num_rays)) * np.exp(-2j * np.pi * carrier_hz * tau)[:, None]
@@ -115,7 +119,10 @@ def rar_clustered_channel(
 
 
 def effective_channel(
-    H_BU: NDArray[np.complex128], H_RU: NDArray[np.complex128], H_BR: NDArray[np.complex128], phi: NDArray[np.complex128]
+    H_BU: NDArray[np.complex128],
+    H_RU: NDArray[np.complex128],
+    H_BR: NDArray[np.complex128],
+    phi: NDArray[np.complex128],
 ) -> NDArray[np.complex128]:
     """Effective downlink channel ``H_eff,k(phi) = H_BU,k + H_RU,k diag(phi) H_BR`` (rar spec eq. (3)).
 
@@ -129,4 +136,6 @@ def effective_channel(
         complex128 ``[..., K, M, Nt]``. Works for single-antenna users with ``M = 1``.
     """
     cascaded = phi[..., :, None] * H_BR  # [..., N, Nt]
-    return H_BU + H_RU @ cascaded[..., None, :, :]
+    K, M, N = H_RU.shape[-3:]
+    H = H_RU.reshape(*H_RU.shape[:-3], K * M, N) @ cascaded  # one BLAS call per batch element
+    return H_BU + H.reshape(*H.shape[:-2], K, M, H.shape[-1])

@@ -28,9 +28,7 @@ def link_gains(H_eff: NDArray[np.complex128], W: NDArray[np.complex128]) -> NDAr
     return H_eff @ W[..., None, :, :]
 
 
-def sinr_from_gains(
-    G: NDArray[np.complex128], noise: NDArray[np.float64]
-) -> NDArray[np.float64]:
+def sinr_from_gains(G: NDArray[np.complex128], noise: NDArray[np.float64]) -> NDArray[np.float64]:
     """SINR (23): ``||g_kk||^2 / (sum_{i != k} ||g_ki||^2 + noise_k)``.
 
     Args:

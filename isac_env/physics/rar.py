@@ -17,10 +17,15 @@ from numpy.typing import NDArray
 
 from ..config import RydbergISACConfig
 from .arrays import steering_vector, steering_vector_derivative
-from .channels import complex_normal, effective_channel, path_loss, rar_clustered_channel, rician_channel
+from .channels import (
+    effective_channel,
+    path_loss,
+    rar_clustered_channel,
+    rician_channel,
+)
 from .comms import rate_bps_hz, sinr_rar
 from .rydberg import calibrate_lo_amplitude, calibrate_noise, reference_signal_energy
-from .sensing import crb_from_terms, fim_terms, sensing_vectors
+from .sensing import crb_from_terms, crb_trace_from_terms, fim_terms, sensing_vectors
 from .units import dbm_to_w
 
 __all__ = [
@@ -30,6 +35,7 @@ __all__ = [
     "crb_trace",
     "effective_channels",
     "evaluate",
+    "observation_scales",
     "rar_geometry",
     "sample_scenario",
     "sensing_vectors_of",
@@ -118,7 +124,9 @@ class RydbergScenario:
 def stack_scenarios(scenarios: list[RydbergScenario]) -> RydbergScenario:
     """Stack single scenarios along a new leading batch axis."""
     first = scenarios[0]
-    return dataclasses.replace(first, **{n: np.stack([getattr(s, n) for s in scenarios]) for n in _ARRAY_FIELDS})
+    return dataclasses.replace(
+        first, **{n: np.stack([getattr(s, n) for s in scenarios]) for n in _ARRAY_FIELDS}
+    )
 
 
 def rar_geometry(config: RydbergISACConfig) -> dict[str, float]:
@@ -168,7 +176,10 @@ def _draw_small_scale(
     c = config
     Nt, N, K = c.num_bs_antennas, c.num_ris, c.num_users
     beta_t = np.sqrt(path_loss(c.d_br_m, c.pl_exp_br, c.c0_db))
-    los = np.outer(steering_vector(c.angle_ris_bs_rad, N), np.conj(steering_vector(c.angle_bs_ris_rad, Nt, normalize=True)))
+    los = np.outer(
+        steering_vector(c.angle_ris_bs_rad, N),
+        np.conj(steering_vector(c.angle_bs_ris_rad, Nt, normalize=True)),
+    )
     kap = c.rician_factor
     H_BR_los = beta_t * (los if np.isinf(kap) else np.sqrt(kap / (kap + 1.0)) * los)
     H_BR = rician_channel(rng, los, kap, 1.0 / Nt, beta_t)
@@ -253,12 +264,16 @@ def effective_channels(scenario: RydbergScenario, phi: NDArray[np.complex128]) -
     return effective_channel(scenario.H_BU, scenario.H_RU, scenario.H_BR, phi)
 
 
-def sinr(scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> NDArray[np.float64]:
+def sinr(
+    scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]
+) -> NDArray[np.float64]:
     """Per-user SINR (23) (linear), ``[..., K]``; includes the distortion term if configured."""
     return sinr_rar(effective_channels(scenario, phi), W, scenario.sigma_q2, scenario.b, scenario.rsr_model)
 
 
-def sum_rate(scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> NDArray[np.float64]:
+def sum_rate(
+    scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]
+) -> NDArray[np.float64]:
     """``U_com`` (24) in bit/s/Hz, ``[...]``."""
     return np.sum(rate_bps_hz(sinr(scenario, W, phi)), axis=-1)
 
@@ -269,17 +284,22 @@ def sensing_vectors_of(scenario: RydbergScenario, phi: NDArray[np.complex128]) -
     return sensing_vectors(s.H_BR, phi, s.h_dt, s.h_rt, s.dh_dt, s.dh_rt)
 
 
-def crb(scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> NDArray[np.float64]:
+def crb(
+    scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]
+) -> NDArray[np.float64]:
     """DoA CRB matrix ``CRB_theta`` (eqs. (28)-(34)) for theta = [theta_B, theta_R], ``[..., 2, 2]`` rad^2."""
     s = scenario
     F = fim_terms(sensing_vectors_of(s, phi), W, s.alpha_t)
     return crb_from_terms(F, s.L, s.sigma_r2, s.alpha_t)
 
 
-def crb_trace(scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> NDArray[np.float64]:
+def crb_trace(
+    scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]
+) -> NDArray[np.float64]:
     """``tr CRB_theta`` in rad^2, ``[...]``."""
-    C = crb(scenario, W, phi)
-    return C[..., 0, 0] + C[..., 1, 1]
+    s = scenario
+    F = fim_terms(sensing_vectors_of(s, phi), W, s.alpha_t)
+    return crb_trace_from_terms(F, s.L, s.sigma_r2, s.alpha_t)
 
 
 def transmit_power_w(W: NDArray[np.complex128]) -> NDArray[np.float64]:
@@ -301,3 +321,20 @@ def evaluate(
         "power_w": transmit_power_w(W),
         "crb_violation": np.maximum(0.0, tr / scenario.eps - 1.0),
     }
+
+
+def observation_scales(
+    scenario: RydbergScenario,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """RMS entry amplitudes of ``H_eff,k`` ``[..., K]`` and of ``v_t`` ``[...]`` under random phases.
+
+    ``E||H_eff,k||_F^2 = ||H_BU,k||_F^2 + sum_n ||H_RU,k[:, n]||^2 ||H_BR[n, :]||^2`` (the bracket of
+    spec section 8.6) and ``E||v_t||^2 = ||h_dt||^2 + sum_n |h_rt,n|^2 ||H_BR[n, :]||^2``. Used to
+    normalise observations to O(1).
+    """
+    s = scenario
+    M, Nt = s.H_RU.shape[-2], s.H_BR.shape[-1]
+    e_k = reference_signal_energy(s.H_BU, s.H_RU, s.H_BR, np.full(s.batch_shape, float(Nt)))
+    br_row = np.sum(np.abs(s.H_BR) ** 2, axis=-1)
+    e_v = np.sum(np.abs(s.h_dt) ** 2, axis=-1) + np.sum(np.abs(s.h_rt) ** 2 * br_row, axis=-1)
+    return np.sqrt(e_k / (M * Nt)), np.sqrt(e_v / Nt)

@@ -12,8 +12,8 @@ from numpy.typing import ArrayLike, NDArray
 from .units import db_to_lin
 
 __all__ = [
-    "calibrate_noise",
     "calibrate_lo_amplitude",
+    "calibrate_noise",
     "distortion_power",
     "lo_phase_alignment",
     "quantum_shot_noise_var",
@@ -36,7 +36,10 @@ def lo_phase_alignment(b: NDArray[np.complex128]) -> NDArray[np.complex128]:
 
 
 def rar_readout(
-    H_eff: NDArray[np.complex128], x: NDArray[np.complex128], b: NDArray[np.complex128], n: NDArray[np.complex128]
+    H_eff: NDArray[np.complex128],
+    x: NDArray[np.complex128],
+    b: NDArray[np.complex128],
+    n: NDArray[np.complex128],
 ) -> NDArray[np.float64]:
     """Magnitude-only RAR output ``y_k = |H_k x + b_k + n_k|`` (eq. (7)).
 
@@ -50,7 +53,10 @@ def rar_readout(
 
 
 def reference_signal_energy(
-    H_BU: NDArray[np.complex128], H_RU: NDArray[np.complex128], H_BR: NDArray[np.complex128], p_max_w: ArrayLike
+    H_BU: NDArray[np.complex128],
+    H_RU: NDArray[np.complex128],
+    H_BR: NDArray[np.complex128],
+    p_max_w: ArrayLike,
 ) -> NDArray[np.float64]:
     """Per-user W- and phi-independent received energy (spec section 8.6).
 
@@ -68,7 +74,9 @@ def reference_signal_energy(
     return np.asarray(p_max_w, dtype=np.float64)[..., None] / n_t * e
 
 
-def calibrate_noise(e_sig_k: NDArray[np.float64], M: int, snr_db: ArrayLike, per_user: bool) -> NDArray[np.float64]:
+def calibrate_noise(
+    e_sig_k: NDArray[np.float64], M: int, snr_db: ArrayLike, per_user: bool
+) -> NDArray[np.float64]:
     """Receiver noise power from the SNR definition (104) (spec section 8.6).
 
     Common (paper-literal, default): ``sigma_q^2 = sum_k E_sig,k / (K M SNR)`` for every user.
@@ -86,7 +94,10 @@ def calibrate_noise(e_sig_k: NDArray[np.float64], M: int, snr_db: ArrayLike, per
 
 
 def calibrate_lo_amplitude(
-    e_sig_k: NDArray[np.float64], sigma_q2: NDArray[np.float64], cos_psi_b: NDArray[np.float64], rsr_db: ArrayLike
+    e_sig_k: NDArray[np.float64],
+    sigma_q2: NDArray[np.float64],
+    cos_psi_b: NDArray[np.float64],
+    rsr_db: ArrayLike,
 ) -> NDArray[np.float64]:
     """LO amplitude ``c_b`` from the RSR definition (105) (spec section 8.6).
 
@@ -103,9 +114,7 @@ def calibrate_lo_amplitude(
     return np.sqrt(db_to_lin(rsr_db) * num / np.sum(cos_psi_b**2, axis=(-2, -1)))
 
 
-def distortion_power(
-    cell_power: NDArray[np.float64], b: NDArray[np.complex128]
-) -> NDArray[np.float64]:
+def distortion_power(cell_power: NDArray[np.float64], b: NDArray[np.complex128]) -> NDArray[np.float64]:
     """Second-order (RSR-aware) readout distortion ``Delta_k`` (spec section 3.1).
 
     ``Delta_k = sum_m min(P_{u,k,m}^2 / (4 |b_{k,m}|^2), P_{u,k,m})`` in the complex-power units

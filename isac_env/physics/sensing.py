@@ -43,12 +43,13 @@ def sensing_vectors(
     Args:
         H_BR: ``[..., N, Nt]``; phi: ``[..., N]``; h_dt, dh_dt: ``[..., Nt]``; h_rt, dh_rt: ``[..., N]``.
     """
-    Ht = np.swapaxes(H_BR, -1, -2)  # [..., Nt, N]
     refl = np.stack([phi * h_rt, phi * dh_rt], axis=-1)  # [..., N, 2]
-    vr = Ht @ refl  # [..., Nt, 2]
-    v = h_dt + vr[..., 0]
-    v_B = np.broadcast_to(dh_dt, v.shape)
-    return np.stack([v, v_B, vr[..., 1]], axis=-1)
+    vr = np.swapaxes(H_BR, -1, -2) @ refl  # [..., Nt, 2]
+    V = np.empty((*vr.shape[:-1], 3), dtype=np.complex128)
+    V[..., 0] = h_dt + vr[..., 0]
+    V[..., 1] = dh_dt
+    V[..., 2] = vr[..., 1]
+    return V
 
 
 def target_response(V: NDArray[np.complex128]) -> tuple[NDArray[np.complex128], ...]:
@@ -93,18 +94,38 @@ def fim_terms_from_covariance(
     return _terms_from_grams(G0, G1, alpha)
 
 
-def _terms_from_grams(G0: NDArray, G1: NDArray, alpha: ArrayLike) -> NDArray[np.complex128]:
-    g = lambda x, y: G0[..., x, y]  # noqa: E731
-    r = lambda x, y: G1[..., x, y]  # noqa: E731
+def _gram_coefficients() -> NDArray[np.float64]:
+    """Constant tensor C with ``F_i/L = sum_{ab,cd} C[ab, cd, i] G0[a,b] G1[c,d]`` (spec 4.2)."""
     o, B, R = 0, 1, 2
+    rules = {  # i: [((a, b), (c, d)), ...] meaning g_ab * r_cd
+        0: [((B, B), (o, o)), ((B, o), (o, B)), ((o, B), (B, o)), ((o, o), (B, B))],  # F1
+        1: [((B, R), (o, o)), ((B, o), (o, R)), ((o, R), (B, o)), ((o, o), (B, R))],  # F2
+        2: [((B, o), (o, o)), ((o, o), (B, o))],  # F3 / alpha^*
+        3: [((R, R), (o, o)), ((R, o), (o, R)), ((o, R), (R, o)), ((o, o), (R, R))],  # F4
+        4: [((R, o), (o, o)), ((o, o), (R, o))],  # F5 / alpha^*
+        5: [((o, o), (o, o))],  # F6
+    }
+    C = np.zeros((9, 9, 6))
+    for i, terms in rules.items():
+        for (a, b), (c, d) in terms:
+            C[3 * a + b, 3 * c + d, i] += 1.0
+    return C.reshape(81, 6)
+
+
+_GRAM_C = _gram_coefficients()
+
+
+def _terms_from_grams(G0: NDArray, G1: NDArray, alpha: ArrayLike) -> NDArray[np.complex128]:
+    shp = G0.shape[:-2]
+    g = G0.reshape(*shp, 9)
+    r = G1.reshape(*G1.shape[:-2], 9)
+    F = (g[..., :, None] * r[..., None, :]).reshape(*np.broadcast_shapes(g.shape, r.shape)[:-1], 81) @ _GRAM_C
     ac = np.conj(np.asarray(alpha, dtype=np.complex128))
-    F6 = g(o, o) * r(o, o)
-    F1 = g(B, B) * r(o, o) + g(B, o) * r(o, B) + g(o, B) * r(B, o) + g(o, o) * r(B, B)
-    F4 = g(R, R) * r(o, o) + g(R, o) * r(o, R) + g(o, R) * r(R, o) + g(o, o) * r(R, R)
-    F2 = g(B, R) * r(o, o) + g(B, o) * r(o, R) + g(o, R) * r(B, o) + g(o, o) * r(B, R)
-    F3 = ac * (g(B, o) * r(o, o) + g(o, o) * r(B, o))
-    F5 = ac * (g(R, o) * r(o, o) + g(o, o) * r(R, o))
-    return np.stack([F1, F2, F3, F4, F5, F6], axis=-1)
+    if ac.ndim == 0 and ac == 1.0:
+        return F
+    F[..., 2] *= ac
+    F[..., 4] *= ac
+    return F
 
 
 def fim_matrices(V: NDArray[np.complex128], alpha: ArrayLike = 1.0) -> NDArray[np.complex128]:
@@ -118,9 +139,27 @@ def fim_matrices(V: NDArray[np.complex128], alpha: ArrayLike = 1.0) -> NDArray[n
     ac = np.conj(np.asarray(alpha, dtype=np.complex128))[..., None, None]
     h = lambda X: np.conj(np.swapaxes(X, -1, -2))  # noqa: E731
     return np.stack(
-        [h(H_B) @ H_B, h(H_B) @ H_R, ac * (h(H_B) @ H_t), h(H_R) @ H_R, ac * (h(H_R) @ H_t), h(H_t) @ H_t],
+        [
+            h(H_B) @ H_B,
+            h(H_B) @ H_R,
+            ac * (h(H_B) @ H_t),
+            h(H_R) @ H_R,
+            ac * (h(H_R) @ H_t),
+            h(H_t) @ H_t,
+        ],
         axis=-3,
     )
+
+
+def _schur_entries(G: NDArray[np.complex128], alpha: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
+    a2 = np.abs(alpha) ** 2
+    Gr, Gi = G.real, G.imag
+    G3r, G3i, G5r, G5i = Gr[..., 2], Gi[..., 2], Gr[..., 4], Gi[..., 4]
+    inv6 = 1.0 / Gr[..., 5]
+    j11 = a2 * Gr[..., 0] - (G3r**2 + G3i**2) * inv6
+    j22 = a2 * Gr[..., 3] - (G5r**2 + G5i**2) * inv6
+    j12 = a2 * Gr[..., 1] - (G3r * G5r + G3i * G5i) * inv6
+    return j11, j12, j22
 
 
 def schur_fim(G: NDArray[np.complex128], alpha: ArrayLike = 1.0) -> NDArray[np.float64]:
@@ -129,19 +168,18 @@ def schur_fim(G: NDArray[np.complex128], alpha: ArrayLike = 1.0) -> NDArray[np.f
     ``A_s = |alpha|^2 Re[[G1, G2], [G2, G4]] - (1/G6) [[|G3|^2, Re(G3 G5^*)], [., |G5|^2]]`` in
     whatever units ``G`` carries (``G = c_r F`` gives the FIM, ``G = c_r F / L`` the per-snapshot FIM).
     """
-    a2 = np.abs(np.asarray(alpha, dtype=np.complex128)) ** 2
-    G1, G2, G3, G4, G5, G6 = (G[..., i] for i in range(6))
-    f6 = G6.real
-    j11 = a2 * G1.real - np.abs(G3) ** 2 / f6
-    j22 = a2 * G4.real - np.abs(G5) ** 2 / f6
-    j12 = a2 * G2.real - (G3 * np.conj(G5)).real / f6
-    return np.stack([np.stack([j11, j12], -1), np.stack([j12, j22], -1)], -2)
+    j11, j12, j22 = _schur_entries(G, alpha)
+    out = np.empty((*j11.shape, 2, 2))
+    out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1] = j11, j12, j12, j22
+    return out
 
 
 def crb_from_terms(
     F: NDArray[np.complex128], L: ArrayLike, sigma_r2: ArrayLike, alpha: ArrayLike = 1.0
 ) -> NDArray[np.float64]:
     """DoA CRB matrix ``CRB_theta = (J_tt - J_ta J_aa^{-1} J_at)^{-1}`` (eqs. (28)-(34)), rad^2.
+
+    The 2x2 inverse is taken in closed form.
 
     Args:
         F: ``[..., 6]`` per-snapshot terms from :func:`fim_terms`.
@@ -151,22 +189,27 @@ def crb_from_terms(
         float64 ``[..., 2, 2]``; ``inf`` entries where the FIM is singular.
     """
     scale = 2.0 * np.asarray(L, dtype=np.float64) / np.asarray(sigma_r2, dtype=np.float64)
-    J = schur_fim(F, alpha) * np.asarray(scale)[..., None, None]
-    det = J[..., 0, 0] * J[..., 1, 1] - J[..., 0, 1] ** 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = np.stack(
-            [np.stack([J[..., 1, 1], -J[..., 0, 1]], -1), np.stack([-J[..., 0, 1], J[..., 0, 0]], -1)], -2
-        ) / det[..., None, None]
+    j11, j12, j22 = _schur_entries(F, alpha)
+    j11, j12, j22 = j11 * scale, j12 * scale, j22 * scale
+    det = j11 * j22 - j12**2
     bad = ~(det > 0) | ~np.isfinite(det)
-    return np.where(bad[..., None, None], np.inf, inv)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_det = np.where(bad, np.inf, 1.0 / det)
+    out = np.empty((*np.shape(det), 2, 2))
+    out[..., 0, 0] = np.where(bad, np.inf, j22 * inv_det)
+    out[..., 1, 1] = np.where(bad, np.inf, j11 * inv_det)
+    out[..., 0, 1] = out[..., 1, 0] = np.where(bad, np.inf, -j12 * inv_det)
+    return out
 
 
 def crb_trace_from_terms(
     F: NDArray[np.complex128], L: ArrayLike, sigma_r2: ArrayLike, alpha: ArrayLike = 1.0
 ) -> NDArray[np.float64]:
     """``tr CRB_theta = (J_11 + J_22) / det J`` (rad^2), ``inf`` for a singular FIM; ``[...]``."""
-    C = crb_from_terms(F, L, sigma_r2, alpha)
-    return C[..., 0, 0] + C[..., 1, 1]
+    j11, j12, j22 = _schur_entries(F, alpha)
+    det = (j11 * j22 - j12**2) * (2.0 * L / sigma_r2)
+    ok = det > 0  # False for NaN as well
+    return np.where(ok, (j11 + j22) / np.where(ok, det, 1.0), np.inf)
 
 
 def doa_crb_known_alpha(
@@ -194,7 +237,9 @@ def doa_crb_known_alpha(
     return np.asarray(sigma_s2) / (2.0 * np.asarray(L) * np.abs(alpha) ** 2 * xi)
 
 
-def sensing_gain(a: NDArray[np.complex128], da: NDArray[np.complex128], R_x: NDArray[np.complex128]) -> NDArray[np.float64]:
+def sensing_gain(
+    a: NDArray[np.complex128], da: NDArray[np.complex128], R_x: NDArray[np.complex128]
+) -> NDArray[np.float64]:
     """``Xi_t(R) = tr(dA_t^H dA_t R)`` (robust spec section 2.2), linear in R; ``[..., T]``."""
     dA = da[..., :, None] * np.conj(a[..., None, :]) + a[..., :, None] * np.conj(da[..., None, :])
     M = np.conj(np.swapaxes(dA, -1, -2)) @ dA  # [..., T, Nt, Nt]

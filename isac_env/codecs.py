@@ -1,0 +1,99 @@
+"""Pure action <-> design codecs shared by the environments, the vector env and the baselines.
+
+A baseline encodes its solution with the same functions the environment decodes with, so a design
+played through an environment yields exactly the metrics the baseline computed.
+
+Precoder part (``Box(-1, 1)`` of size ``2 Nt K``): ``a = [Re vec(W), Im vec(W)]`` (row-major
+``Nt x K``). The decode is scale-invariant: ``W`` is rescaled to the requested transmit power
+``||W||_F^2 = power_w``; an all-zero vector decodes to the equal-power precoder
+``sqrt(power_w / (Nt K))``. Any finite value is accepted (nothing is clipped).
+
+Phase part: continuous ``phi = exp(j pi a)`` (2-periodic in ``a``; encode returns
+``angle(phi)/pi`` in ``(-1, 1]``); discrete ``phi = exp(j 2 pi i / 2**b)`` for level indices ``i``;
+``quantize`` maps a continuous ``a`` to the nearest b-bit level.
+All functions accept leading batch axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .physics.ris import phases_from_indices, quantize_indices
+
+__all__ = [
+    "check_finite_action",
+    "decode_phases",
+    "decode_precoder",
+    "encode_phases",
+    "encode_precoder",
+]
+
+
+def check_finite_action(a: ArrayLike, shape: tuple[int, ...], name: str = "action") -> NDArray[np.float64]:
+    """Return ``a`` as float64 after checking its trailing shape and finiteness.
+
+    Raises:
+        ValueError: wrong shape, or NaN/inf entries.
+    """
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a numeric array of shape {shape}, got {type(a).__name__}") from None
+    if arr.shape[arr.ndim - len(shape) :] != shape or arr.ndim < len(shape):
+        raise ValueError(f"{name} must have shape {shape} (trailing), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf entries")
+    return arr
+
+
+def decode_precoder(a: NDArray[np.float64], Nt: int, K: int, power_w: ArrayLike) -> NDArray[np.complex128]:
+    """Box action ``[..., 2 Nt K]`` -> precoder ``W`` ``[..., Nt, K]`` with ``||W||_F^2 = power_w``."""
+    n = Nt * K
+    W = (a[..., :n] + 1j * a[..., n:]).reshape(*a.shape[:-1], Nt, K)
+    norm = np.sqrt(np.einsum("...i,...i->...", a, a))[..., None, None]
+    zero = norm == 0.0
+    W = W / (norm + zero) + zero / np.sqrt(n)
+    return W * np.sqrt(np.asarray(power_w, dtype=np.float64))[..., None, None]
+
+
+def encode_precoder(W: ArrayLike) -> NDArray[np.float64]:
+    """Precoder ``[..., Nt, K]`` -> Box action ``[..., 2 Nt K]`` in ``[-1, 1]`` (max-abs scaled)."""
+    W = np.asarray(W, dtype=np.complex128)
+    flat = W.reshape(*W.shape[:-2], -1)
+    a = np.concatenate([flat.real, flat.imag], axis=-1)
+    peak = np.max(np.abs(a), axis=-1, keepdims=True)
+    return a / np.where(peak > 0, peak, 1.0)
+
+
+def decode_phases(a: ArrayLike, bits: int = 0, mode: str = "continuous") -> NDArray[np.complex128]:
+    """Phase action -> unit-modulus RIS vector ``phi`` ``[..., N]``.
+
+    Args:
+        a: continuous action ``[..., N]`` (``mode`` "continuous"/"quantize") or integer level
+            indices (``mode`` "discrete").
+        bits: phase resolution b (``mode`` "discrete"/"quantize").
+        mode: "continuous" (``exp(j pi a)``), "quantize" (nearest b-bit level of ``exp(j pi a)``)
+            or "discrete" (``exp(j 2 pi a / 2**b)``).
+    """
+    if mode == "continuous":
+        return np.exp(1j * np.pi * np.asarray(a, dtype=np.float64))
+    if mode == "quantize":
+        return phases_from_indices(
+            quantize_indices(np.exp(1j * np.pi * np.asarray(a, dtype=np.float64)), bits), bits
+        )
+    if mode == "discrete":
+        return phases_from_indices(a, bits)
+    raise ValueError(f"mode must be 'continuous', 'quantize' or 'discrete', got {mode!r}")
+
+
+def encode_phases(phi: ArrayLike, bits: int = 0, mode: str = "continuous") -> NDArray:
+    """Inverse of :func:`decode_phases`: ``angle(phi)/pi`` in ``(-1, 1]`` or level indices (int64)."""
+    phi = np.asarray(phi, dtype=np.complex128)
+    if mode == "discrete":
+        return quantize_indices(phi, bits)
+    if mode == "quantize":
+        return encode_phases(phases_from_indices(quantize_indices(phi, bits), bits))
+    if mode == "continuous":
+        return np.angle(phi) / np.pi
+    raise ValueError(f"mode must be 'continuous', 'quantize' or 'discrete', got {mode!r}")

@@ -1,0 +1,5 @@
+"""isac-gym environments."""
+
+from .rydberg import RydbergISACEnv
+
+__all__ = ["RydbergISACEnv"]

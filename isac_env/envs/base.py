@@ -1,0 +1,105 @@
+"""A small base class for isac-gym environments.
+
+The shell owns the episode bookkeeping (seeding, horizon, channel dynamics, info layout); a task
+implements the hooks. All maths happens in :mod:`isac_env.physics`; hooks only route arrays.
+
+Info layout (every step): ``info["metrics"]`` raw task metrics, ``info["reward_terms"]`` the named
+reward terms (they sum to the reward), ``info["cost"]`` the total constraint violation (float, 0 when
+feasible; Safety-Gymnasium's convention) and ``info["feasible"]`` (bool). Plain Python types only.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any, ClassVar, Generic, TypeVar
+
+import gymnasium as gym
+import numpy as np
+from numpy.typing import NDArray
+
+from ..config import EnvConfig
+
+ScenarioT = TypeVar("ScenarioT")
+
+
+class ISACEnv(gym.Env, Generic[ScenarioT]):
+    """Episode shell: draw a scenario on reset, decode an action, evaluate it, build reward/info.
+
+    Subclasses set ``action_space`` / ``observation_space`` in ``__init__`` and implement the hooks
+    ``_sample_scenario``, ``_age_scenario``, ``_decode``, ``_evaluate``, ``_reward``, ``_observe``.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "autoreset_mode": "NextStep"}
+
+    def __init__(self, env_config: EnvConfig) -> None:
+        super().__init__()
+        self.env_config = env_config
+        self._scenario: ScenarioT | None = None
+        self._t = 0
+        self._last_metrics: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ hooks
+    @abstractmethod
+    def _sample_scenario(self, rng: np.random.Generator) -> ScenarioT: ...
+
+    @abstractmethod
+    def _age_scenario(self, scenario: ScenarioT, rng: np.random.Generator) -> ScenarioT: ...
+
+    @abstractmethod
+    def _decode(self, action: Any) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]: ...
+
+    @abstractmethod
+    def _evaluate(
+        self, scenario: ScenarioT, W: NDArray[np.complex128], phi: NDArray[np.complex128]
+    ) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _reward(self, metrics: dict[str, Any]) -> tuple[float, dict[str, float], float]:
+        """Return ``(reward, reward_terms, cost)``."""
+
+    @abstractmethod
+    def _observe(
+        self, scenario: ScenarioT, metrics: dict[str, Any] | None, new_scenario: bool
+    ) -> NDArray[np.float32]: ...
+
+    # ------------------------------------------------------------------ API
+    @property
+    def scenario(self) -> ScenarioT:
+        """The current channel realisation (read-only arrays)."""
+        if self._scenario is None:
+            raise RuntimeError("call reset() before accessing the scenario")
+        return self._scenario
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[np.float32], dict[str, Any]]:
+        """Draw a new scenario. ``options={"scenario": s}`` replays a given scenario instead."""
+        super().reset(seed=seed)
+        if options and options.get("scenario") is not None:
+            self._scenario = options["scenario"]
+        else:
+            self._scenario = self._sample_scenario(self.np_random)
+        self._t = 0
+        self._last_metrics = None
+        return self._observe(self._scenario, None, True), {}
+
+    def step(self, action: Any) -> tuple[NDArray[np.float32], float, bool, bool, dict[str, Any]]:
+        if self._scenario is None:
+            raise RuntimeError("call reset() before step()")
+        W, phi = self._decode(action)
+        metrics = self._evaluate(self._scenario, W, phi)
+        reward, terms, cost = self._reward(metrics)
+        self._t += 1
+        self._last_metrics = metrics
+        truncated = self._t >= self.env_config.horizon
+        info = {"metrics": metrics, "reward_terms": terms, "cost": cost, "feasible": cost == 0.0}
+        new = False
+        if self.env_config.channel_dynamics == "gauss_markov" and not truncated:
+            self._scenario = self._age_scenario(self._scenario, self.np_random)
+            new = True
+        return self._observe(self._scenario, metrics, new), reward, False, truncated, info
+
+    # ------------------------------------------------------------------ codecs
+    def decode_action(self, action: Any) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
+        """Action -> ``(W, phi)`` exactly as :meth:`step` interprets it."""
+        return self._decode(action)

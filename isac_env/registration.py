@@ -1,0 +1,42 @@
+"""Registration of every isac-gym environment id (idempotent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+__all__ = ["ENV_IDS", "register_envs"]
+
+#: id -> (entry point, default kwargs, max_episode_steps or None, vector entry point or None)
+ENV_SPECS: dict[str, tuple[str, dict[str, Any], str | None]] = {
+    "isac_env/RydbergISAC-v0": ("isac_env.envs.rydberg:RydbergISACEnv", {}, None),
+    "isac_env/RydbergISAC-Discrete-v0": (
+        "isac_env.envs.rydberg:RydbergISACEnv",
+        {"phase_bits": 2, "phase_action": "discrete"},
+        None,
+    ),
+    "isac_env/RydbergISAC-Quantized-v0": (
+        "isac_env.envs.rydberg:RydbergISACEnv",
+        {"phase_bits": 2, "phase_action": "quantize"},
+        None,
+    ),
+}
+
+ENV_IDS: tuple[str, ...] = tuple(ENV_SPECS)
+
+
+def register_envs() -> None:
+    """Register every id with Gymnasium; calling it again is a no-op."""
+    for env_id, (entry, kwargs, vector_entry) in ENV_SPECS.items():
+        if env_id in gym.registry:
+            continue
+        # Episode length is the env's own ``horizon`` (truncated inside the env), so no
+        # TimeLimit wrapper is added: ``gym.make(id, horizon=H)`` changes it consistently.
+        gym.register(
+            id=env_id,
+            entry_point=entry,
+            kwargs=dict(kwargs),
+            vector_entry_point=vector_entry,
+            disable_env_checker=False,
+        )
