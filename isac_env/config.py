@@ -14,7 +14,10 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 __all__ = [
+    "ROBUST_CSI_ERROR_PRESETS",
+    "ROBUST_RESTRICTIONS",
     "EnvConfig",
+    "RobustISACConfig",
     "RydbergISACConfig",
     "check_choice",
     "check_int",
@@ -201,3 +204,133 @@ class EnvConfig:
         check_int("phase_bits", self.phase_bits, 0, 8)
         check_choice("phase_action", self.phase_action, ("discrete", "quantize"))
         check_choice("obs_mode", self.obs_mode, ("full", "effective"))
+
+
+#: CSI-error levels ``delta^2`` of the robust paper's figures (robust_isac spec section 10, [A]):
+#: Fig. 2 uses 0.01, Fig. 3 a larger error, 0.05.
+ROBUST_CSI_ERROR_PRESETS: dict[str, float] = {"fig2": 0.01, "fig3": 0.05}
+
+#: Safe-approximation variants of the rate-outage constraint (robust_isac spec 4.2-4.3, A1):
+#: ``"la_full"`` L-a with ``n = Nt + N Nt`` (paper-faithful, default), ``"la_nt"`` L-a with
+#: ``n = Nt``, ``"lb"`` SOC-only Chernoff, ``"lc"`` Bernstein quadratic + Gaussian linear,
+#: ``"bti"`` the Bernstein-type inequality of Wang et al.
+ROBUST_RESTRICTIONS: tuple[str, ...] = ("la_full", "la_nt", "lb", "lc", "bti")
+
+
+@dataclass(frozen=True)
+class RobustISACConfig:
+    """Scenario of the robust RIS-ISAC paper (robust_isac spec sections 1, 3, 10 and 11).
+
+    Defaults: the paper's stated values (Nt=16, K=2, T=2, noise -110 dBm, rate threshold
+    2 bit/s/Hz, CRB threshold 0.01 rad^2, rho_c = rho_s = 0.05) completed by the spec's [A]
+    choices (b=2, L=256, N=16, relative CSI error delta^2 = 0.01, RCT error 0.01 |alpha|^2,
+    lambda_c = 0.1 m, RCS 1 m^2, path-loss exponents 4 / 2 / 2.2 for BS-user / RIS-user /
+    BS-RIS, Rayleigh direct and RIS-user links, pure-LoS BS-RIS link).
+
+    CSI-error models (``csi_error_model``, spec section 10 and A3), all isotropic:
+
+    * ``"relative"``: ``E_d,k = delta^2 ||h_d,k||^2 / Nt I``, ``E_G,k = delta^2 ||vec G_k||^2 / (N Nt) I``
+      (estimates ``hat``; default);
+    * ``"relative_unnormalized"``: ``E_d,k = delta^2 ||h_d,k||^2 I``, ``E_G,k = delta^2 ||vec G_k||^2 I``
+      (ref. [38] style);
+    * ``"absolute"``: ``E_d = eps_d^2 I``, ``E_G = eps_G^2 I`` with the per-entry variances of the
+      noise-normalised channels given in dB by ``csi_error_abs_d_db`` / ``csi_error_abs_g_db``
+      (defaults: delta^2 = 0.01 times the nominal gains at the user-disk centre).
+
+    Action-range fields (``p_min_dbm``, ``p_max_dbm``), the Monte-Carlo settings (``mc_draws``,
+    ``mc_method``) and the certification variant (``restriction``) define the task's evaluation.
+    ``phase_bits = 0`` means continuous RIS phases (the paper's "continuous phase" curve).
+    """
+
+    num_bs_antennas: int = 16  # Nt
+    num_users: int = 2  # K
+    num_targets: int = 2  # T
+    num_ris: int = 16  # N
+    phase_bits: int = 2  # b, M = 2**b levels (eq. (1)); 0 = continuous
+    num_snapshots: int = 256  # L
+    noise_dbm: float = -110.0  # sigma_k^2 = sigma_s^2
+    rate_threshold: float = 2.0  # bar R_k, bit/s/Hz
+    crb_threshold: float = 0.01  # eps_t, rad^2 (A14)
+    rho_c: float = 0.05  # rate-outage probability (14b)
+    rho_s: float = 0.05  # CRB-failure probability (14c)
+    rho_split: float = 0.5  # rho_1 / rho: share of rho on the Gaussian linear part (A12)
+    restriction: str = "la_full"
+    # imperfect CSI / RCT (spec 1.4, 1.5, 10)
+    csi_error_model: str = "relative"
+    csi_error_delta2: float = 0.01
+    csi_error_abs_d_db: float = 16.2
+    csi_error_abs_g_db: float = -4.6
+    rct_error_ratio: float = 0.01  # sigma_alpha,t^2 / |alpha_hat_t|^2
+    # geometry (spec 10), metres; BS at the origin, ULA along y, broadside +x
+    ris_x_m: float = 50.0
+    ris_y_m: float = 10.0
+    user_center_x_m: float = 70.0
+    user_center_y_m: float = 0.0
+    user_radius_m: float = 5.0
+    target_radius_m: float = 70.0
+    target_min_radius_m: float = 1.0  # [A] keeps targets beyond the 1 m path-loss reference
+    # path loss PL(d) = c0 - 10 alpha log10 d dB and Rician factors (linear; inf = pure LoS)
+    c0_db: float = -30.0
+    pl_exp_d: float = 4.0  # BS -> user
+    pl_exp_r: float = 2.0  # RIS -> user
+    pl_exp_g: float = 2.2  # BS -> RIS
+    rician_d: float = 0.0
+    rician_r: float = 0.0
+    rician_g: float = math.inf
+    wavelength_m: float = 0.1  # lambda_c
+    rcs_m2: float = 1.0  # kappa_RCS
+    # action range and evaluation
+    p_max_dbm: float = 30.0
+    p_min_dbm: float = -40.0
+    mc_draws: int = 1000
+    mc_method: str = "effective"  # "effective" (exact C_k reduction) or "full" (Delta h_d, Delta G_k)
+
+    def __post_init__(self) -> None:
+        check_int("num_bs_antennas", self.num_bs_antennas, 1, 256)
+        check_int("num_users", self.num_users, 1, 64)
+        check_int("num_targets", self.num_targets, 1, 64)
+        check_int("num_ris", self.num_ris, 0, 1024)
+        check_int("phase_bits", self.phase_bits, 0, 8)
+        check_int("num_snapshots", self.num_snapshots, 1)
+        check_real("noise_dbm", self.noise_dbm, -250, 50)
+        check_real("rate_threshold", self.rate_threshold, 0, 50, lo_open=True)
+        check_real("crb_threshold", self.crb_threshold, 0, lo_open=True)
+        check_real("rho_c", self.rho_c, 0, 1, lo_open=True, hi_open=True)
+        check_real("rho_s", self.rho_s, 0, 1, lo_open=True, hi_open=True)
+        check_real("rho_split", self.rho_split, 0, 1, lo_open=True, hi_open=True)
+        check_choice("restriction", self.restriction, ROBUST_RESTRICTIONS)
+        check_choice(
+            "csi_error_model", self.csi_error_model, ("relative", "relative_unnormalized", "absolute")
+        )
+        check_real("csi_error_delta2", self.csi_error_delta2, 0, 10)
+        check_real("csi_error_abs_d_db", self.csi_error_abs_d_db, -300, 300)
+        check_real("csi_error_abs_g_db", self.csi_error_abs_g_db, -300, 300)
+        check_real("rct_error_ratio", self.rct_error_ratio, 0, 10)
+        for name in ("ris_x_m", "ris_y_m", "user_center_x_m", "user_center_y_m"):
+            check_real(name, getattr(self, name), -1e4, 1e4)
+        check_real("user_radius_m", self.user_radius_m, 0, 1e4)
+        check_real("target_radius_m", self.target_radius_m, 0, 1e4, lo_open=True)
+        check_real("target_min_radius_m", self.target_min_radius_m, 0, self.target_radius_m, lo_open=True)
+        check_real("c0_db", self.c0_db, -200, 0)
+        for name in ("pl_exp_d", "pl_exp_r", "pl_exp_g"):
+            check_real(name, getattr(self, name), 1.0, 8.0)
+        for name in ("rician_d", "rician_r", "rician_g"):
+            check_real(name, getattr(self, name), 0, allow_inf=True)
+        check_real("wavelength_m", self.wavelength_m, 0, 10, lo_open=True)
+        check_real("rcs_m2", self.rcs_m2, 0, 1e6, lo_open=True)
+        check_real("p_max_dbm", self.p_max_dbm, -100, 80)
+        check_real("p_min_dbm", self.p_min_dbm, -200, self.p_max_dbm, hi_open=True)
+        check_int("mc_draws", self.mc_draws, 1, 10_000_000)
+        check_choice("mc_method", self.mc_method, ("effective", "full"))
+        if math.hypot(self.user_center_x_m, self.user_center_y_m) <= self.user_radius_m:
+            raise ValueError("user_radius_m must be smaller than the BS-to-disk-centre distance")
+
+    def replace(self, **changes: Any) -> RobustISACConfig:
+        """Copy with fields replaced (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_preset(cls, name: str, **changes: Any) -> RobustISACConfig:
+        """Config with the CSI-error level ``delta^2`` of a named preset (``"fig2"``, ``"fig3"``)."""
+        check_choice("preset", name, tuple(ROBUST_CSI_ERROR_PRESETS))
+        return cls(**{"csi_error_delta2": ROBUST_CSI_ERROR_PRESETS[name], **changes})
