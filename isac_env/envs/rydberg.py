@@ -14,10 +14,14 @@ from ..physics import rar
 from ..physics.channels import effective_channel
 from .base import ISACEnv
 
+#: Observations are clipped to [-OBS_BOUND, OBS_BOUND] (normalised features are O(1); the bound only
+#: matters for degenerate designs, e.g. log10 of an infinite CRB).
+OBS_BOUND = 100.0
+
 
 def _cplx_features(x: NDArray[np.complex128], scale: Any) -> NDArray[np.float64]:
     z = np.asarray(x / scale)
-    return np.concatenate([z.real.ravel(), z.imag.ravel()])
+    return np.clip(np.concatenate([z.real.ravel(), z.imag.ravel()]), -OBS_BOUND, OBS_BOUND)
 
 
 class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
@@ -43,7 +47,7 @@ class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
     inverses for full-power W (up to the quantization).
 
     ## Observation Space
-    ``Box(-inf, inf, (D,), float32)``. ``obs_mode="full"`` (default): ``[Re, Im]`` of ``H_BR``,
+    ``Box(-100, 100, (D,), float32)`` (features are clipped to the bounds; they are O(1)). ``obs_mode="full"`` (default): ``[Re, Im]`` of ``H_BR``,
     ``H_RU``, ``H_BU`` each divided by its path-loss amplitude (entries O(1)); ``"effective"``:
     ``H_eff,k(phi_prev)`` and ``v_t(phi_prev)`` normalised by their random-phase RMS. Both end with
     the previous step's metrics: per-user rate / 10, ``log10(tr CRB / eps)``, cost (zeros after
@@ -100,8 +104,9 @@ class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
         else:
             n_csi = 2 * (self.K * self.M * self.Nt + self.Nt)
         self._n_csi = n_csi
-        self.observation_space = spaces.Box(-np.inf, np.inf, (n_csi + self.K + 2,), np.float32)
+        self.observation_space = spaces.Box(-OBS_BOUND, OBS_BOUND, (n_csi + self.K + 2,), np.float32)
         self._csi: NDArray[np.float32] | None = None
+        self._eff_scales: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
         self._phi_prev: NDArray[np.complex128] = np.ones(self.N, dtype=np.complex128)
 
     # ------------------------------------------------------------------ hooks
@@ -174,18 +179,20 @@ class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
                 ).astype(np.float32)
             csi = self._csi
         else:
-            if new_scenario or self._csi is None:
-                self._csi = np.concatenate([np.asarray(x, np.float32) for x in rar.observation_scales(s)])
-            s_h, s_v = self._csi[: self.K].astype(np.float64), float(self._csi[self.K])
+            if new_scenario or self._eff_scales is None:
+                self._eff_scales = rar.observation_scales(s)
+            s_h, s_v = self._eff_scales
             H = effective_channel(s.H_BU, s.H_RU, s.H_BR, self._phi_prev)
             v = rar.sensing_vectors_of(s, self._phi_prev)[:, 0]
-            csi = np.concatenate([_cplx_features(H, s_h[:, None, None]), _cplx_features(v, s_v)])
+            csi = np.concatenate([_cplx_features(H, s_h[:, None, None]), _cplx_features(v, s_v)]).astype(
+                np.float32
+            )
         tail = np.zeros(self.K + 2)
         if metrics is not None:
             tail[: self.K] = np.asarray(metrics["rate"]) / 10.0
             tail[self.K] = np.log10(metrics["crb_trace"] / float(s.eps))
             tail[self.K + 1] = metrics["crb_violation"]
-        return np.concatenate([csi, tail.astype(np.float32)])
+        return np.concatenate([csi, np.clip(tail, -OBS_BOUND, OBS_BOUND).astype(np.float32)])
 
     # ------------------------------------------------------------------ codecs
     def encode_action(self, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> Any:

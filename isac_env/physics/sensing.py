@@ -155,7 +155,8 @@ def _schur_entries(G: NDArray[np.complex128], alpha: ArrayLike) -> tuple[NDArray
     a2 = np.abs(alpha) ** 2
     Gr, Gi = G.real, G.imag
     G3r, G3i, G5r, G5i = Gr[..., 2], Gi[..., 2], Gr[..., 4], Gi[..., 4]
-    inv6 = 1.0 / Gr[..., 5]
+    g6 = Gr[..., 5]
+    inv6 = 1.0 / np.where(g6 > 0, g6, np.inf)  # a zero radar return gives a singular FIM
     j11 = a2 * Gr[..., 0] - (G3r**2 + G3i**2) * inv6
     j22 = a2 * Gr[..., 3] - (G5r**2 + G5i**2) * inv6
     j12 = a2 * Gr[..., 1] - (G3r * G5r + G3i * G5i) * inv6
