@@ -244,4 +244,4 @@ def sensing_gain(
     """``Xi_t(R) = tr(dA_t^H dA_t R)`` (robust spec section 2.2), linear in R; ``[..., T]``."""
     dA = da[..., :, None] * np.conj(a[..., None, :]) + a[..., :, None] * np.conj(da[..., None, :])
     M = np.conj(np.swapaxes(dA, -1, -2)) @ dA  # [..., T, Nt, Nt]
-    return np.real(np.einsum("...tij,...ji->...t", M, R_x[..., None, :, :]))
+    return np.real(np.einsum("...tij,...ji->...t", M, R_x))
