@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -9,19 +11,236 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from .. import codecs
+from ..bank import ChannelBank, as_channel_bank
 from ..config import EnvConfig, RydbergISACConfig, split_kwargs
 from ..physics import rar
 from ..physics.channels import effective_channel
 from .base import ISACEnv
 
+__all__ = ["OBS_BOUND", "RydbergISACEnv", "RydbergTask"]
+
 #: Observations are clipped to [-OBS_BOUND, OBS_BOUND] (normalised features are O(1); the bound only
 #: matters for degenerate designs, e.g. log10 of an infinite CRB).
 OBS_BOUND = 100.0
 
+#: metrics with one entry per user (lists in the single env's info)
+_PER_USER = ("sinr", "rate")
 
-def _cplx_features(x: NDArray[np.complex128], scale: Any) -> NDArray[np.float64]:
+
+def _cplx_features(x: NDArray[np.complex128], scale: Any, batch_ndim: int = 0) -> NDArray[np.float64]:
+    """``[Re, Im]`` of ``x / scale`` flattened over the trailing axes, clipped; ``[..., 2 size]``."""
     z = np.asarray(x / scale)
-    return np.clip(np.concatenate([z.real.ravel(), z.imag.ravel()]), -OBS_BOUND, OBS_BOUND)
+    shape = (*z.shape[:batch_ndim], -1)
+    return np.clip(
+        np.concatenate([z.real.reshape(shape), z.imag.reshape(shape)], axis=-1), -OBS_BOUND, OBS_BOUND
+    )
+
+
+@dataclass(frozen=True)
+class RydbergTask:
+    """The RydbergISAC task's pure functions: spaces, action decode, metrics, reward, observation.
+
+    Every method broadcasts over leading batch axes ``[...]`` of the scenario and the action, so
+    :class:`RydbergISACEnv` (batch shape ``()``) and
+    :class:`~isac_env.envs.vector.RydbergISACVectorEnv` (batch shape ``(B,)``) share one
+    implementation and agree to the last bit wherever NumPy's summation order does.
+
+    Attributes:
+        config: scenario parameters.
+        env_config: episode parameters.
+    """
+
+    config: RydbergISACConfig
+    env_config: EnvConfig
+
+    @classmethod
+    def from_kwargs(
+        cls, config: RydbergISACConfig | None, env_config: EnvConfig | None, kwargs: dict[str, Any]
+    ) -> RydbergTask:
+        """Merge ``gym.make`` keyword arguments into the two configs (unknown names raise ``TypeError``)."""
+        sc_kw, env_kw = split_kwargs(kwargs, RydbergISACConfig, EnvConfig)
+        env_config = env_config or EnvConfig()
+        return cls(
+            (config or RydbergISACConfig()).replace(**sc_kw),
+            EnvConfig(**{**env_config.__dict__, **env_kw}),
+        )
+
+    # ------------------------------------------------------------------ sizes and spaces
+    @property
+    def Nt(self) -> int:
+        return self.config.num_bs_antennas
+
+    @property
+    def K(self) -> int:
+        return self.config.num_users
+
+    @property
+    def N(self) -> int:
+        return self.config.num_ris
+
+    @property
+    def M(self) -> int:
+        return self.config.num_cells
+
+    @property
+    def n_w(self) -> int:
+        """Size ``2 Nt K`` of the precoder part of the action."""
+        return 2 * self.Nt * self.K
+
+    @property
+    def phase_mode(self) -> str:
+        """``"continuous"``, ``"discrete"`` or ``"quantize"``."""
+        return "continuous" if self.env_config.phase_bits == 0 else self.env_config.phase_action
+
+    @property
+    def n_csi(self) -> int:
+        """Number of channel features at the start of the observation."""
+        Nt, K, M, N = self.Nt, self.K, self.M, self.N
+        if self.env_config.obs_mode == "full":
+            return 2 * (N * Nt + K * M * N + K * M * Nt)
+        return 2 * (K * M * Nt + Nt)
+
+    def action_space(self) -> spaces.Space:
+        """The single-env action space (see :class:`RydbergISACEnv`)."""
+        if self.phase_mode == "discrete":
+            return spaces.Dict(
+                {
+                    "precoder": spaces.Box(-1.0, 1.0, (self.n_w,), np.float32),
+                    "phases": spaces.MultiDiscrete(
+                        np.full(self.N, 2**self.env_config.phase_bits, dtype=np.int64)
+                    ),
+                }
+            )
+        return spaces.Box(-1.0, 1.0, (self.n_w + self.N,), np.float32)
+
+    def observation_space(self) -> spaces.Box:
+        """The single-env observation space, ``Box(-OBS_BOUND, OBS_BOUND, (n_csi + K + 2,), float32)``."""
+        return spaces.Box(-OBS_BOUND, OBS_BOUND, (self.n_csi + self.K + 2,), np.float32)
+
+    # ------------------------------------------------------------------ step functions
+    def decode(
+        self, action: Any, p_max: Any, batch_shape: tuple[int, ...] = ()
+    ) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
+        """Validate and decode an action of batch shape ``batch_shape`` into ``(W, phi)``.
+
+        Args:
+            action: Box action ``[*batch, 2 Nt K + N]`` or, for discrete phases, a dict with
+                ``"precoder"`` ``[*batch, 2 Nt K]`` and integer ``"phases"`` ``[*batch, N]``.
+            p_max: power budget (W), broadcastable to ``batch_shape``.
+            batch_shape: expected leading axes.
+
+        Returns:
+            ``W`` complex128 ``[*batch, Nt, K]`` with ``||W||_F^2 = p_max``, ``phi`` ``[*batch, N]``.
+
+        Raises:
+            ValueError: wrong structure or shape, non-finite entries, phase indices off the grid.
+        """
+        bits = self.env_config.phase_bits
+        if self.phase_mode == "discrete":
+            if not isinstance(action, dict) or set(action) != {"precoder", "phases"}:
+                raise ValueError("action must be a dict with keys 'precoder' and 'phases'")
+            a_w = _check_action(action["precoder"], (*batch_shape, self.n_w), "action['precoder']")
+            idx = _check_action(action["phases"], (*batch_shape, self.N), "action['phases']")
+            if np.any(idx != np.round(idx)) or np.any(idx < 0) or np.any(idx >= 2**bits):
+                raise ValueError(f"action['phases'] must be integers in [0, {2**bits - 1}]")
+            phi = codecs.decode_phases(idx, bits, "discrete")
+        else:
+            a = _check_action(action, (*batch_shape, self.n_w + self.N), "action")
+            a_w = a[..., : self.n_w]
+            phi = codecs.decode_phases(a[..., self.n_w :], bits, self.phase_mode)
+        W = codecs.decode_precoder(a_w, self.Nt, self.K, p_max)
+        return W, phi
+
+    def metrics(
+        self, scenario: rar.RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]
+    ) -> dict[str, NDArray[np.float64]]:
+        """Task metrics of ``(W, phi)`` (``info["metrics"]``), float64 arrays over the batch.
+
+        ``sum_rate`` (bit/s/Hz), ``sinr`` / ``rate`` ``[..., K]``, ``crb_trace`` (rad^2),
+        ``power_w``, ``power_dbm``, ``crb_violation = max(0, tr CRB / eps - 1)``.
+        """
+        m = rar.evaluate(scenario, W, phi)
+        sinr = m["sinr"]
+        return {
+            "sum_rate": m["sum_rate"],
+            "sinr": sinr,
+            "rate": np.log2(1.0 + sinr),
+            "crb_trace": m["crb_trace"],
+            "power_w": m["power_w"],
+            "power_dbm": 10.0 * np.log10(m["power_w"]) + 30.0,
+            "crb_violation": m["crb_violation"],
+        }
+
+    def reward(self, metrics: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
+        """``(reward, reward_terms, cost)`` with ``r = sum_rate - lambda * crb_violation``."""
+        cost = metrics["crb_violation"]
+        terms = {"sum_rate": metrics["sum_rate"], "crb_penalty": -self.env_config.constraint_penalty * cost}
+        return terms["sum_rate"] + terms["crb_penalty"], terms, cost
+
+    def scenario_features(self, scenario: rar.RydbergScenario) -> NDArray[np.floating]:
+        """Per-scenario part of the observation, computed once per new channel.
+
+        ``obs_mode="full"``: the normalised CSI features, float32 ``[..., n_csi]``;
+        ``"effective"``: the RMS scales ``[s_h (K), s_v]`` of :func:`rar.observation_scales`,
+        float64 ``[..., K + 1]``.
+        """
+        s = scenario
+        nb = s.H_BR.ndim - 2
+        if self.env_config.obs_mode == "full":
+            sc = s.obs_scale
+            K = self.K
+            return np.concatenate(
+                [
+                    _cplx_features(s.H_BR, sc[..., 0, None, None], nb),
+                    _cplx_features(s.H_RU, sc[..., 1 : 1 + K, None, None], nb),
+                    _cplx_features(s.H_BU, sc[..., 1 + K :, None, None], nb),
+                ],
+                axis=-1,
+            ).astype(np.float32)
+        s_h, s_v = rar.observation_scales(s)
+        return np.concatenate([s_h, np.asarray(s_v)[..., None]], axis=-1)
+
+    def observe(
+        self,
+        scenario: rar.RydbergScenario,
+        features: NDArray[np.floating],
+        phi_prev: NDArray[np.complex128],
+        metrics: dict[str, Any] | None,
+    ) -> NDArray[np.float32]:
+        """Observation ``[..., n_csi + K + 2]`` float32 (see :class:`RydbergISACEnv`).
+
+        Args:
+            scenario: current channels (batched or not).
+            features: :meth:`scenario_features` of ``scenario``.
+            phi_prev: the last played phases ``[..., N]`` (ones after a reset).
+            metrics: the last step's :meth:`metrics` or ``None`` after a reset (zero tail).
+        """
+        s = scenario
+        nb = s.H_BR.ndim - 2
+        K = self.K
+        if self.env_config.obs_mode == "full":
+            csi = features
+        else:
+            s_h, s_v = features[..., :K], features[..., K]
+            H = effective_channel(s.H_BU, s.H_RU, s.H_BR, phi_prev)
+            v = rar.sensing_vectors_of(s, phi_prev)[..., 0]
+            csi = np.concatenate(
+                [_cplx_features(H, s_h[..., :, None, None], nb), _cplx_features(v, s_v[..., None], nb)],
+                axis=-1,
+            ).astype(np.float32)
+        tail = np.zeros((*s.H_BR.shape[:nb], K + 2))
+        if metrics is not None:
+            tail[..., :K] = np.asarray(metrics["rate"]) / 10.0
+            tail[..., K] = np.log10(np.asarray(metrics["crb_trace"]) / s.eps)
+            tail[..., K + 1] = metrics["crb_violation"]
+        return np.concatenate([csi, np.clip(tail, -OBS_BOUND, OBS_BOUND).astype(np.float32)], axis=-1)
+
+
+def _check_action(a: Any, shape: tuple[int, ...], name: str) -> NDArray[np.float64]:
+    arr = codecs.check_finite_action(a, shape, name)
+    if arr.ndim != len(shape):
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    return arr
 
 
 class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
@@ -78,121 +297,61 @@ class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
         config: RydbergISACConfig | None = None,
         env_config: EnvConfig | None = None,
         render_mode: str | None = None,
+        channel_bank: ChannelBank | str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
-        sc_kw, env_kw = split_kwargs(kwargs, RydbergISACConfig, EnvConfig)
-        self.config = (config or RydbergISACConfig()).replace(**sc_kw)
-        env_config = env_config or EnvConfig()
-        super().__init__(EnvConfig(**{**env_config.__dict__, **env_kw}))
-        c, e = self.config, self.env_config
-        self.Nt, self.K, self.N, self.M = c.num_bs_antennas, c.num_users, c.num_ris, c.num_cells
-        self._n_w = 2 * self.Nt * self.K
-        self._phase_mode = "continuous" if e.phase_bits == 0 else e.phase_action
-        if self._phase_mode == "discrete":
-            self.action_space = spaces.Dict(
-                {
-                    "precoder": spaces.Box(-1.0, 1.0, (self._n_w,), np.float32),
-                    "phases": spaces.MultiDiscrete(np.full(self.N, 2**e.phase_bits, dtype=np.int64)),
-                }
-            )
-        else:
-            self.action_space = spaces.Box(-1.0, 1.0, (self._n_w + self.N,), np.float32)
-        if e.obs_mode == "full":
-            n_csi = 2 * (self.N * self.Nt + self.K * self.M * self.N + self.K * self.M * self.Nt)
-        else:
-            n_csi = 2 * (self.K * self.M * self.Nt + self.Nt)
-        self._n_csi = n_csi
-        self.observation_space = spaces.Box(-OBS_BOUND, OBS_BOUND, (n_csi + self.K + 2,), np.float32)
-        self._csi: NDArray[np.float32] | None = None
-        self._eff_scales: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+        task = RydbergTask.from_kwargs(config, env_config, kwargs)
+        super().__init__(task.env_config)
+        self.task = task
+        self.config = task.config
+        self.Nt, self.K, self.N, self.M = task.Nt, task.K, task.N, task.M
+        self._n_w = task.n_w
+        self._phase_mode = task.phase_mode
+        self._n_csi = task.n_csi
+        self.action_space = task.action_space()
+        self.observation_space = task.observation_space()
+        self.channel_bank = as_channel_bank(channel_bank, self.config)
+        self._csi: NDArray[np.float32] | NDArray[np.float64] | None = None
         self._phi_prev: NDArray[np.complex128] = np.ones(self.N, dtype=np.complex128)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[np.float32], dict[str, Any]]:
+        """Draw a new scenario (from ``channel_bank`` if given); see :meth:`ISACEnv.reset`."""
+        self._phi_prev = np.ones(self.N, dtype=np.complex128)
+        return super().reset(seed=seed, options=options)
 
     # ------------------------------------------------------------------ hooks
     def _sample_scenario(self, rng: np.random.Generator) -> rar.RydbergScenario:
-        self._phi_prev = np.ones(self.N, dtype=np.complex128)
+        if self.channel_bank is not None:
+            return self.channel_bank[self.channel_bank.draw_index(rng)]
         return rar.sample_scenario(self.config, rng)
 
     def _age_scenario(self, scenario: rar.RydbergScenario, rng: np.random.Generator) -> rar.RydbergScenario:
         return rar.age_scenario(scenario, self.config, rng, self.env_config.gm_correlation)
 
     def _decode(self, action: Any) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
-        if self._phase_mode == "discrete":
-            if not isinstance(action, dict) or set(action) != {"precoder", "phases"}:
-                raise ValueError("action must be a dict with keys 'precoder' and 'phases'")
-            a_w = codecs.check_finite_action(action["precoder"], (self._n_w,), "action['precoder']")
-            idx = codecs.check_finite_action(action["phases"], (self.N,), "action['phases']")
-            if (
-                np.any(idx != np.round(idx))
-                or np.any(idx < 0)
-                or np.any(idx >= 2**self.env_config.phase_bits)
-            ):
-                raise ValueError(
-                    f"action['phases'] must be integers in [0, {2**self.env_config.phase_bits - 1}]"
-                )
-            phi = codecs.decode_phases(idx, self.env_config.phase_bits, "discrete")
-        else:
-            a = codecs.check_finite_action(action, (self._n_w + self.N,))
-            a_w = a[: self._n_w]
-            phi = codecs.decode_phases(a[self._n_w :], self.env_config.phase_bits, self._phase_mode)
-        W = codecs.decode_precoder(a_w, self.Nt, self.K, self.scenario.P_max)
-        return W, phi
+        return self.task.decode(action, self.scenario.P_max, ())
 
     def _evaluate(
         self, scenario: rar.RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]
     ) -> dict[str, Any]:
-        m = rar.evaluate(scenario, W, phi)
+        m = self.task.metrics(scenario, W, phi)
         self._phi_prev = phi
-        sinr = m["sinr"]
-        return {
-            "sum_rate": float(m["sum_rate"]),
-            "sinr": sinr.tolist(),
-            "rate": np.log2(1.0 + sinr).tolist(),
-            "crb_trace": float(m["crb_trace"]),
-            "power_w": float(m["power_w"]),
-            "power_dbm": float(10.0 * np.log10(m["power_w"]) + 30.0),
-            "crb_violation": float(m["crb_violation"]),
-        }
+        return {k: (v.tolist() if k in _PER_USER else float(v)) for k, v in m.items()}
 
     def _reward(self, metrics: dict[str, Any]) -> tuple[float, dict[str, float], float]:
-        cost = metrics["crb_violation"]
-        terms = {
-            "sum_rate": metrics["sum_rate"],
-            "crb_penalty": -self.env_config.constraint_penalty * cost,
-        }
-        return terms["sum_rate"] + terms["crb_penalty"], terms, cost
+        reward, terms, cost = self.task.reward(metrics)
+        return float(reward), {k: float(v) for k, v in terms.items()}, float(cost)
 
     def _observe(
         self, scenario: rar.RydbergScenario, metrics: dict[str, Any] | None, new_scenario: bool
     ) -> NDArray[np.float32]:
-        s = scenario
-        if self.env_config.obs_mode == "full":
-            if new_scenario or self._csi is None:
-                sc = s.obs_scale
-                self._csi = np.concatenate(
-                    [
-                        _cplx_features(s.H_BR, sc[0]),
-                        _cplx_features(s.H_RU, sc[1 : 1 + self.K, None, None]),
-                        _cplx_features(s.H_BU, sc[1 + self.K :, None, None]),
-                    ]
-                ).astype(np.float32)
-            csi = self._csi
-        else:
-            if new_scenario or self._eff_scales is None:
-                self._eff_scales = rar.observation_scales(s)
-            s_h, s_v = self._eff_scales
-            H = effective_channel(s.H_BU, s.H_RU, s.H_BR, self._phi_prev)
-            v = rar.sensing_vectors_of(s, self._phi_prev)[:, 0]
-            csi = np.concatenate([_cplx_features(H, s_h[:, None, None]), _cplx_features(v, s_v)]).astype(
-                np.float32
-            )
-        tail = np.zeros(self.K + 2)
-        if metrics is not None:
-            tail[: self.K] = np.asarray(metrics["rate"]) / 10.0
-            tail[self.K] = np.log10(metrics["crb_trace"] / float(s.eps))
-            tail[self.K + 1] = metrics["crb_violation"]
-        return np.concatenate([csi, np.clip(tail, -OBS_BOUND, OBS_BOUND).astype(np.float32)])
+        if new_scenario or self._csi is None:
+            self._csi = self.task.scenario_features(scenario)
+        return self.task.observe(scenario, self._csi, self._phi_prev, metrics)
 
     # ------------------------------------------------------------------ codecs
     def encode_action(self, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> Any:
