@@ -4,10 +4,11 @@ Knows nothing of Gymnasium, cvxpy or torch. Arrays and an explicit ``np.random.G
 arrays out; trailing axes carry the math, leading axes are batch.
 
 The scenario-level metric functions of the Rydberg task take ``(scenario, W, phi)``:
-:func:`sum_rate`, :func:`sinr`, :func:`crb` (2x2) and :func:`crb_trace`.
+:func:`sum_rate`, :func:`sinr`, :func:`crb` (2x2) and :func:`crb_trace`. The robust task lives in
+the :mod:`isac_env.physics.robust` namespace (``robust.sample_scenario``, ``robust.certify``, ...).
 """
 
-from . import arrays, channels, comms, rar, ris, rydberg, sensing, units
+from . import arrays, channels, comms, rar, ris, robust, rydberg, sensing, units
 from .rar import (
     RydbergScenario,
     crb,
@@ -32,6 +33,7 @@ __all__ = [
     "evaluate",
     "rar",
     "ris",
+    "robust",
     "rydberg",
     "sample_scenario",
     "sensing",
