@@ -8,17 +8,25 @@ import gymnasium as gym
 
 __all__ = ["ENV_IDS", "register_envs"]
 
+_RYDBERG_VEC = "isac_env.envs.vector:RydbergISACVectorEnv"
+
 #: id -> (entry point, default kwargs, max_episode_steps or None, vector entry point or None)
 ENV_SPECS: dict[str, tuple[str, dict[str, Any], str | None]] = {
-    "isac_env/RydbergISAC-v0": ("isac_env.envs.rydberg:RydbergISACEnv", {}, None),
+    "isac_env/RydbergISAC-v0": ("isac_env.envs.rydberg:RydbergISACEnv", {}, _RYDBERG_VEC),
     "isac_env/RydbergISAC-Discrete-v0": (
         "isac_env.envs.rydberg:RydbergISACEnv",
         {"phase_bits": 2, "phase_action": "discrete"},
-        None,
+        _RYDBERG_VEC,
     ),
     "isac_env/RydbergISAC-Quantized-v0": (
         "isac_env.envs.rydberg:RydbergISACEnv",
         {"phase_bits": 2, "phase_action": "quantize"},
+        _RYDBERG_VEC,
+    ),
+    "isac_env/RobustISAC-v0": ("isac_env.envs.robust:RobustISACEnv", {"phase_action": "discrete"}, None),
+    "isac_env/RobustISAC-Continuous-v0": (
+        "isac_env.envs.robust:RobustISACEnv",
+        {"phase_action": "quantize"},
         None,
     ),
 }
