@@ -215,25 +215,41 @@ class RydbergTask:
             phi_prev: the last played phases ``[..., N]`` (ones after a reset).
             metrics: the last step's :meth:`metrics` or ``None`` after a reset (zero tail).
         """
+        return np.concatenate(
+            [self.observe_csi(scenario, features, phi_prev), self.observe_tail(scenario, metrics)], axis=-1
+        )
+
+    def observe_csi(
+        self, scenario: rar.RydbergScenario, features: NDArray[np.floating], phi_prev: NDArray[np.complex128]
+    ) -> NDArray[np.float32]:
+        """Channel part ``[..., n_csi]`` of the observation (constant within a static episode for
+        ``obs_mode="full"``)."""
+        if self.env_config.obs_mode == "full":
+            return features  # type: ignore[return-value]
         s = scenario
         nb = s.H_BR.ndim - 2
         K = self.K
-        if self.env_config.obs_mode == "full":
-            csi = features
-        else:
-            s_h, s_v = features[..., :K], features[..., K]
-            H = effective_channel(s.H_BU, s.H_RU, s.H_BR, phi_prev)
-            v = rar.sensing_vectors_of(s, phi_prev)[..., 0]
-            csi = np.concatenate(
-                [_cplx_features(H, s_h[..., :, None, None], nb), _cplx_features(v, s_v[..., None], nb)],
-                axis=-1,
-            ).astype(np.float32)
-        tail = np.zeros((*s.H_BR.shape[:nb], K + 2))
+        s_h, s_v = features[..., :K], features[..., K]
+        H = effective_channel(s.H_BU, s.H_RU, s.H_BR, phi_prev)
+        v = rar.sensing_vectors_of(s, phi_prev)[..., 0]
+        return np.concatenate(
+            [_cplx_features(H, s_h[..., :, None, None], nb), _cplx_features(v, s_v[..., None], nb)],
+            axis=-1,
+        ).astype(np.float32)
+
+    def observe_tail(
+        self, scenario: rar.RydbergScenario, metrics: dict[str, Any] | None
+    ) -> NDArray[np.float32]:
+        """Metric part ``[..., K + 2]``: per-user rate / 10, ``log10(tr CRB / eps)``, cost (zeros
+        for ``metrics=None``)."""
+        s = scenario
+        K = self.K
+        tail = np.zeros((*s.H_BR.shape[:-2], K + 2))
         if metrics is not None:
             tail[..., :K] = np.asarray(metrics["rate"]) / 10.0
             tail[..., K] = np.log10(np.asarray(metrics["crb_trace"]) / s.eps)
             tail[..., K + 1] = metrics["crb_violation"]
-        return np.concatenate([csi, np.clip(tail, -OBS_BOUND, OBS_BOUND).astype(np.float32)], axis=-1)
+        return np.clip(tail, -OBS_BOUND, OBS_BOUND).astype(np.float32)
 
 
 def _check_action(a: Any, shape: tuple[int, ...], name: str) -> NDArray[np.float64]:
