@@ -1,0 +1,158 @@
+"""Env-steps/s of the native RydbergISAC vector env vs ``SyncVectorEnv`` of the same id, in one run.
+
+For B in ``--sizes`` (default 1, 64, 1024) it times
+
+* ``step-only``: a static episode longer than the run (no resets), the per-step cost;
+* ``+resets (bank)``: the default horizon (50) with resets drawn from a :class:`ChannelBank`;
+* ``+resets (draw)``: the default horizon with fresh scenario draws on every reset (measured for
+  B <= ``--max-draw-b``, otherwise extrapolated from the measured single-draw time, marked ``~``).
+
+It also prints the analytic FLOP count of one env step (the matrix products of the metrics) and
+the fraction of this machine's complex128 matmul rate (measured here, ``n=1024`` ZGEMM) that the
+native env's step-only rate reaches.
+
+Usage::
+
+    python benchmarks/vector_throughput.py            # Table-I size (K=3, M=35, N=100, Nt=6)
+    python benchmarks/vector_throughput.py --quick    # CI size, a few seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+
+import numpy as np
+from gymnasium.vector import SyncVectorEnv
+
+from isac_env.bank import ChannelBank
+from isac_env.config import RydbergISACConfig
+from isac_env.envs.rydberg import RydbergISACEnv
+from isac_env.envs.vector import RydbergISACVectorEnv
+
+TINY = {"num_users": 2, "num_cells": 4, "num_ris": 8, "num_bs_antennas": 4, "num_clusters": 2, "num_rays": 2}
+LONG = 10**9  # horizon of the step-only runs
+
+
+def flops_per_step(c: RydbergISACConfig) -> dict[str, int]:
+    """Real FLOPs of one env step's maths (complex MAC = 8 real FLOPs, complex mult = 6).
+
+    Terms: cascade ``diag(phi) H_BR`` (N Nt mults); ``H_RU diag(phi) H_BR`` (K M N Nt MACs) plus
+    ``H_BU`` (2 K M Nt); link gains ``H_eff W`` (K M Nt K MACs) and their energies (3 K M K);
+    sensing vectors ``H_BR^T [phi h_rt, phi dh_rt]`` (2 N Nt MACs + 2 N mults); FIM Grams
+    (9 Nt + 3 K Nt + 9 K MACs) and the 81x6 contraction (~1000); precoder decode (~8 Nt K).
+    """
+    K, M, N, Nt = c.num_users, c.num_cells, c.num_ris, c.num_bs_antennas
+    terms = {
+        "effective channel": 8 * K * M * N * Nt + 6 * N * Nt + 2 * K * M * Nt,
+        "link gains + SINR": 8 * K * M * Nt * K + 3 * K * M * K,
+        "sensing vectors": 8 * 2 * N * Nt + 6 * 2 * N,
+        "FIM / CRB": 8 * (9 * Nt + 3 * K * Nt + 9 * K) + 1000,
+        "decode": 8 * Nt * K + 6 * N,
+    }
+    terms["total"] = sum(terms.values())
+    return terms
+
+
+def matmul_gflops(n: int = 1024, reps: int = 3) -> float:
+    """Measured complex128 matmul rate (GFLOP/s, 8 n^3 FLOPs per product)."""
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n))
+    A @ A
+    best = np.inf
+    for _ in range(reps):
+        t = time.perf_counter()
+        A @ A
+        best = min(best, time.perf_counter() - t)
+    return 8 * n**3 / best / 1e9
+
+
+def time_steps(env, steps: int, actions: np.ndarray, seed: int = 0) -> float:
+    """Env-steps/s over ``steps`` vector steps after one (untimed) reset and one warm-up step."""
+    env.reset(seed=seed)
+    env.step(actions[0])
+    t = time.perf_counter()
+    for k in range(steps):
+        env.step(actions[k % len(actions)])
+    return env.num_envs * steps / (time.perf_counter() - t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="tiny config and few steps (CI)")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024])
+    ap.add_argument(
+        "--steps", type=int, default=None, help="timed native steps per run (default 200, quick 50)"
+    )
+    ap.add_argument("--horizon", type=int, default=50, help="episode length of the +resets runs")
+    ap.add_argument("--bank-size", type=int, default=64)
+    ap.add_argument("--max-draw-b", type=int, default=64, help="largest B for measured no-bank resets")
+    args = ap.parse_args()
+    cfg = RydbergISACConfig(**TINY) if args.quick else RydbergISACConfig()
+    steps = args.steps or (50 if args.quick else 200)
+    H = args.horizon
+
+    print(f"config: {'TINY ' + str(TINY) if args.quick else 'Table I (K=3, M=35, N=100, Nt=6)'}")
+    print(f"cores: {len(os.sched_getaffinity(0))}, numpy {np.__version__}")
+    t = time.perf_counter()
+    bank = ChannelBank.generate(cfg, size=args.bank_size, seed=0)
+    draw_s = (time.perf_counter() - t) / args.bank_size
+    print(f"scenario draw: {draw_s * 1e3:.2f} ms each (bank of {args.bank_size}: {bank!r})")
+    fl = flops_per_step(cfg)
+    gf = matmul_gflops(512 if args.quick else 1024)
+    print("FLOPs per env step: " + ", ".join(f"{k} {v:,}" for k, v in fl.items()))
+    print(f"measured complex128 matmul: {gf:.1f} GFLOP/s")
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for B in args.sizes:
+        proto = RydbergISACVectorEnv(B, cfg)
+        actions = rng.uniform(-1, 1, (4, *proto.action_space.shape)).astype(np.float32)
+
+        def native(horizon: int, use_bank: bool, B: int = B) -> RydbergISACVectorEnv:
+            return RydbergISACVectorEnv(B, cfg, horizon=horizon, channel_bank=bank if use_bank else None)
+
+        def sync(horizon: int, use_bank: bool, B: int = B) -> SyncVectorEnv:
+            fns: list[Callable[[], RydbergISACEnv]] = [
+                lambda: RydbergISACEnv(cfg, horizon=horizon, channel_bank=bank if use_bank else None)
+            ] * B
+            return SyncVectorEnv(fns)
+
+        sync_steps = max(2, min(steps, 4096 // B))
+        r = {"B": B}
+        r["native step"] = time_steps(native(LONG, True), steps, actions)
+        r["sync step"] = time_steps(sync(LONG, True), sync_steps, actions)
+        r["native +bank"] = time_steps(native(H, True), max(steps, 2 * H), actions)
+        r["sync +bank"] = time_steps(sync(H, True), max(sync_steps, H + 1), actions)
+        if B <= args.max_draw_b:
+            r["native +draw"] = time_steps(native(H, False), max(steps, H + 1), actions)
+            r["draw est"] = False
+        else:  # per env step: step cost + one draw per horizon
+            r["native +draw"] = 1.0 / (1.0 / r["native step"] + draw_s / H)
+            r["draw est"] = True
+        rows.append(r)
+        print(
+            f"B={B:5d}: native {r['native step']:10.0f} /s (sync {r['sync step']:8.0f}, x{r['native step'] / r['sync step']:.1f})"
+            f" | +resets bank {r['native +bank']:10.0f} (sync {r['sync +bank']:8.0f}, x{r['native +bank'] / r['sync +bank']:.1f})"
+            f" | +resets draw {'~' if r['draw est'] else ''}{r['native +draw']:.0f}",
+            flush=True,
+        )
+
+    print("\n| B | native step-only | Sync step-only | speed-up | native +resets (bank) | Sync +resets (bank) | speed-up "
+          "| native +resets (draw) | GFLOP/s (step-only) | % of matmul |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        g = r["native step"] * fl["total"] / 1e9
+        draw = f"{'~' if r['draw est'] else ''}{r['native +draw']:,.0f}"
+        print(
+            f"| {r['B']} | {r['native step']:,.0f} | {r['sync step']:,.0f} | {r['native step'] / r['sync step']:.1f}x "
+            f"| {r['native +bank']:,.0f} | {r['sync +bank']:,.0f} | {r['native +bank'] / r['sync +bank']:.1f}x "
+            f"| {draw} | {g:.2f} | {100 * g / gf:.1f}% |"
+        )
+    print(f"(horizon {H} for +resets; '~' = extrapolated from the {draw_s * 1e3:.1f} ms draw; env-steps/s)")
+
+
+if __name__ == "__main__":
+    main()
