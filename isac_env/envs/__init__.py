@@ -1,5 +1,6 @@
 """isac-gym environments."""
 
 from .rydberg import RydbergISACEnv
+from .vector import RydbergISACVectorEnv
 
-__all__ = ["RydbergISACEnv"]
+__all__ = ["RydbergISACEnv", "RydbergISACVectorEnv"]
