@@ -1,0 +1,596 @@
+"""Algorithm 1 of the Rydberg paper (FP + MM + ADMM penalty-dual decomposition) and the two
+benchmark schemes built from it (rar_isac spec sections 6, 7.1, 7.2).
+
+Problem (35): ``max_{W, phi} U_com(W, phi)`` s.t. ``tr CRB_theta(W, phi) <= eps``,
+``||W||_F^2 <= P_max``, ``|phi_n| = 1``.
+
+Everything runs in the scaled FIM units of spec 4.3: ``G_i = (2/sigma_r^2) F_i / L =
+tr(hat A_i W W^H)`` and the constraint ``tr(A_s(G)^{-1}) <= L eps``. The SINR, rates, FIM terms
+and CRB always come from :mod:`isac_env.physics` ("physics once"); this module only adds the
+optimisation blocks. ``D_{b,k}`` is unitary and cancels from every block (spec 3, fact 1), so the
+FP auxiliaries are kept in the de-rotated frame ``c_k' = D_{b,k}^H c_k``.
+
+Per outer iteration t (Algorithm 1 order, spec 6.6):
+
+1. ``r, c`` closed forms (37), (41) (spec 6.1);
+2. ``(J_aux, f)`` projection SDP (64) with the no-solver fast path (spec 6.2, :mod:`.sdp`);
+3. ``W`` by the MM surrogate (85) solved as a ball-QP in closed form, with the monotonicity
+   safeguard (backtracking towards ``W^(t)``) and a full-power rescaling accepted only when it
+   does not lower the augmented objective (spec 6.3);
+4. ``phi`` by the MM surrogate (89) (Wirtinger majoriser with backtracked ``tau``) solved by ADMM
+   with one Cholesky factor per outer iteration, MM fallback (spec 6.4);
+5. ``zeta <- zeta + (G - f) / rho_1``, ``rho_1 <- 0.8 rho_1`` (spec 6.5).
+
+The best feasible iterate (``tr CRB <= eps (1 + 1e-3)``, evaluated at full power) is returned;
+if no iterate is feasible the result says ``"infeasible: ..."`` in ``stop_reason``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.linalg as sla
+from numpy.typing import NDArray
+
+from isac_env.physics.comms import link_gains, sinr_from_gains
+from isac_env.physics.gradients import (
+    fim_terms_phi_gradients,
+    rar_noise_power,
+    real_part_gradient,
+    sensing_jacobians,
+    trace_inv_schur,
+)
+from isac_env.physics.rar import RydbergScenario, effective_channels, sensing_vectors_of
+from isac_env.physics.sensing import fim_matrices, fim_terms
+
+from .base import Solver, SolverResult, Stopwatch
+from .heuristics import bf_only_phases, full_power, is_feasible, metrics_dict, mrt_precoder
+from .qp import (
+    admm_unit_modulus_qp,
+    ball_qp_from_eig,
+    mm_unit_modulus_qp,
+    solve_ball_qp,
+    unit_modulus_qp_value,
+)
+
+__all__ = ["BFOnlySolver", "CommOnlySolver", "FPMMADMMSolver", "fp_objective", "fp_update"]
+
+_BACKENDS = ("closed_form", "cvxpy")
+
+
+def _vec(W: NDArray[np.complex128]) -> NDArray[np.complex128]:
+    """``vec(W)`` stacking columns: ``[w_1; ...; w_K]``."""
+    return W.reshape(-1, order="F")
+
+
+def _unvec(w: NDArray[np.complex128], Nt: int) -> NDArray[np.complex128]:
+    return w.reshape(Nt, -1, order="F")
+
+
+@dataclass(frozen=True)
+class FPState:
+    """FP auxiliaries (spec 6.1): ``r [K]`` (= SINR), ``c [K, M]`` in the de-rotated frame
+    ``D_b^H c``, and the (frozen) denominator noise ``noise [K]`` (``M sigma_q^2`` (+ Delta_k))."""
+
+    r: NDArray[np.float64]
+    c: NDArray[np.complex128]
+    noise: NDArray[np.float64]
+
+
+def fp_update(scenario: RydbergScenario, H: NDArray[np.complex128], W: NDArray[np.complex128]) -> FPState:
+    """Closed-form ``r`` (37) and ``c`` (41): ``r_k = SINR_k``, ``c_k = sqrt(1 + r_k) g_kk / B_k``
+    with ``B_k = sum_j ||g_kj||^2 + noise_k``; ``H`` ``[K, M, Nt]`` effective channels."""
+    G = link_gains(H, W)  # [K, M, K]
+    noise = rar_noise_power(G, scenario.sigma_q2, scenario.b, scenario.rsr_model)
+    r = sinr_from_gains(G, noise)
+    B = np.sum(np.abs(G) ** 2, axis=(-2, -1)) + noise
+    K = r.shape[-1]
+    gkk = G[np.arange(K), :, np.arange(K)]  # [K, M]
+    c = (np.sqrt(1.0 + r) / B)[:, None] * gkk
+    return FPState(r=r, c=c, noise=noise)
+
+
+def fp_objective(H: NDArray[np.complex128], W: NDArray[np.complex128], st: FPState) -> float:
+    """FP surrogate (42) in nats: ``sum_k ln(1+r_k) - r_k + 2 sqrt(1+r_k) Re{c_k^H g_kk}
+    - ||c_k||^2 (sum_j ||g_kj||^2 + noise_k)``; equals ``U_com`` at ``(r*, c*)``."""
+    G = link_gains(H, W)
+    K = st.r.shape[-1]
+    gkk = G[np.arange(K), :, np.arange(K)]
+    cross = np.real(np.sum(np.conj(st.c) * gkk, axis=-1))
+    B = np.sum(np.abs(G) ** 2, axis=(-2, -1)) + st.noise
+    cn2 = np.sum(np.abs(st.c) ** 2, axis=-1)
+    return float(np.sum(np.log1p(st.r) - st.r + 2.0 * np.sqrt(1.0 + st.r) * cross - cn2 * B))
+
+
+class _Instance:
+    """Per-scenario precomputation and the scaled sensing quantities."""
+
+    def __init__(self, s: RydbergScenario) -> None:
+        if s.batch_shape != ():
+            raise ValueError(f"solvers take an unbatched scenario, got batch shape {s.batch_shape}")
+        self.s = s
+        d = s.dims
+        self.K, self.M, self.N, self.Nt = d["K"], d["M"], d["N"], d["Nt"]
+        self.P = float(s.P_max)
+        self.alpha = complex(np.asarray(s.alpha_t))
+        self.gscale = 2.0 / float(s.sigma_r2)  # G = gscale * F / L
+        self.bound = float(s.L) * float(s.eps)  # tr(A_s(G)^{-1}) <= L eps
+        self.eps = float(s.eps)
+        self.S, self.S_R = sensing_jacobians(np.asarray(s.H_BR), np.asarray(s.h_rt), np.asarray(s.dh_rt))
+        H_RU = np.asarray(s.H_RU)
+        self.gram_RU = np.conj(np.swapaxes(H_RU, -1, -2)) @ H_RU  # [K, N, N]
+        self.RU_BU = np.conj(np.swapaxes(H_RU, -1, -2)) @ np.asarray(s.H_BU)  # [K, N, Nt]
+
+    def H(self, phi: NDArray[np.complex128]) -> NDArray[np.complex128]:
+        return effective_channels(self.s, phi)
+
+    def G(self, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> NDArray[np.complex128]:
+        """Scaled FIM terms ``G_i`` ``[6]`` (physics ``fim_terms`` times ``2/sigma_r^2``)."""
+        return self.gscale * fim_terms(sensing_vectors_of(self.s, phi), W, self.alpha)
+
+    def crb_scaled(self, G: NDArray[np.complex128]) -> float:
+        """``tr(A_s(G)^{-1})`` (= ``L tr CRB``)."""
+        return float(trace_inv_schur(G, self.alpha)[0])
+
+
+@dataclass
+class _Penalty:
+    """Augmented term ``(1/(2 rho)) sum_i |G_i - f_i + rho zeta_i|^2`` of spec 6."""
+
+    f: NDArray[np.complex128]
+    zeta: NDArray[np.complex128]
+    rho: float
+
+    def value(self, G: NDArray[np.complex128]) -> float:
+        z = G - self.f + self.rho * self.zeta
+        return float(np.sum(np.abs(z) ** 2)) / (2.0 * self.rho)
+
+    @property
+    def d(self) -> NDArray[np.complex128]:
+        """``d_i = -f_i + rho zeta_i`` of (70)."""
+        return -self.f + self.rho * self.zeta
+
+
+class FPMMADMMSolver(Solver):
+    """Algorithm 1 (FP-MM-ADMM), the paper's "Proposed" scheme (spec section 6).
+
+    Args:
+        rho0: ``rho_0`` of Liu's balancing rule for ``rho_1^(0)`` (spec 6.0), default 4.
+        rho_decay: ``rho_1 <- rho_decay * rho_1`` per iteration (paper: 0.8).
+        max_iter: outer iterations cap (spec 6.6: 50).
+        tol: relative ``U_com`` change for convergence (1e-4).
+        gap_tol: ``||G - f|| <= gap_tol ||f||`` also required for convergence (1e-3).
+        feas_tol: relative CRB tolerance of the returned design (1e-3, spec 5).
+        admm_tol, admm_max_iter: inner ADMM stopping (1e-5, 300).
+        init_w_iters: Comm-only W-updates of the initialisation (spec 6.0: 10).
+        bf_rule: initial / BF-only phase rule, ``"sum_gain"`` or ``"eigenvector"`` (spec 7.2).
+        subproblem_backend: ``"closed_form"`` (default) or ``"cvxpy"`` (every subproblem through
+            cvxpy: W-QP, convex relaxation of the phi-surrogate projected onto the unit circle,
+            and the SDP without the fast path; for the benchmark ratio and tests).
+        sdp_solver: cvxpy solver name for the SDPs (``"CLARABEL"``).
+        restore: run the feasibility restoration of spec 6.7 when the start violates the CRB.
+
+    The returned ``W`` is always at full power ``||W||_F^2 = P_max`` (an iterate that left power
+    slack is scaled up before it is evaluated; full power never lowers ``U_com`` and lowers the
+    CRB). ``feasible`` refers to problem (35) (CRB within ``feas_tol``).
+    """
+
+    name = "fp_mm_admm"
+    sensing: bool = True
+    optimize_phi: bool = True
+
+    def __init__(
+        self,
+        *,
+        rho0: float = 4.0,
+        rho_decay: float = 0.8,
+        max_iter: int = 50,
+        tol: float = 1e-4,
+        gap_tol: float = 1e-3,
+        feas_tol: float = 1e-3,
+        admm_tol: float = 1e-5,
+        admm_max_iter: int = 300,
+        init_w_iters: int = 10,
+        bf_rule: str = "sum_gain",
+        subproblem_backend: str = "closed_form",
+        sdp_solver: str = "CLARABEL",
+        restore: bool = True,
+    ) -> None:
+        if subproblem_backend not in _BACKENDS:
+            raise ValueError(f"subproblem_backend must be one of {_BACKENDS}, got {subproblem_backend!r}")
+        if bf_rule not in ("sum_gain", "eigenvector"):
+            raise ValueError(f"bf_rule must be 'sum_gain' or 'eigenvector', got {bf_rule!r}")
+        if not 0.0 < rho_decay <= 1.0:
+            raise ValueError(f"rho_decay must be in (0, 1], got {rho_decay}")
+        if rho0 <= 0:
+            raise ValueError(f"rho0 must be > 0, got {rho0}")
+        if max_iter < 1:
+            raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+        self.rho0, self.rho_decay, self.max_iter = rho0, rho_decay, max_iter
+        self.tol, self.gap_tol, self.feas_tol = tol, gap_tol, feas_tol
+        self.admm_tol, self.admm_max_iter = admm_tol, admm_max_iter
+        self.init_w_iters, self.bf_rule = init_w_iters, bf_rule
+        self.backend, self.sdp_solver, self.restore = subproblem_backend, sdp_solver, restore
+        self._jf: Any = None
+        self._radar: dict[int, Any] = {}
+        self._wqp: dict[int, Any] = {}
+        self._phiqp: dict[int, Any] = {}
+
+    # ------------------------------------------------------------------ cvxpy models (lazy, once)
+    def _jf_model(self) -> Any:
+        if self._jf is None:
+            from .sdp import JfProjection
+
+            self._jf = JfProjection(self.sdp_solver)
+        return self._jf
+
+    def _radar_model(self, Nt: int) -> Any:
+        if Nt not in self._radar:
+            from .sdp import RadarCovarianceSDP
+
+            self._radar[Nt] = RadarCovarianceSDP(Nt, self.sdp_solver)
+        return self._radar[Nt]
+
+    def _ball_qp(
+        self, Q: NDArray[np.complex128], c: NDArray[np.complex128], P: float
+    ) -> NDArray[np.complex128]:
+        if self.backend == "closed_form":
+            return solve_ball_qp(Q, c, P)[0]
+        n = Q.shape[0]
+        if n not in self._wqp:
+            from .sdp import BallQPModel
+
+            self._wqp[n] = BallQPModel(n, self.sdp_solver)
+        return self._wqp[n].solve(Q, c, P)
+
+    # ------------------------------------------------------------------ blocks
+    def _w_update(
+        self,
+        inst: _Instance,
+        W: NDArray[np.complex128],
+        phi: NDArray[np.complex128],
+        H: NDArray[np.complex128],
+        st: FPState,
+        pen: _Penalty | None,
+    ) -> tuple[NDArray[np.complex128], dict[str, float]]:
+        """W-update (spec 6.3): MM surrogate (85) as a ball-QP, closed form, with safeguard."""
+        K, Nt, P = inst.K, inst.Nt, inst.P
+        HH = np.conj(np.swapaxes(H, -1, -2))  # [K, Nt, M]
+        cn2 = np.sum(np.abs(st.c) ** 2, axis=-1)
+        T = np.einsum("k,kij->ij", cn2, HH @ H)
+        a = 2.0 * np.sqrt(1.0 + st.r)[None, :] * np.einsum("ktm,km->tk", HH, st.c)  # [Nt, K]
+
+        def w_obj(Wx: NDArray[np.complex128]) -> float:  # minimisation form of the AL in W
+            val = -fp_objective(H, Wx, st)
+            return val + (pen.value(inst.G(Wx, phi)) if pen is not None else 0.0)
+
+        info: dict[str, float] = {"backtracks": 0.0}
+        if pen is None:
+            if self.backend == "closed_form":
+                lam, U = np.linalg.eigh(T)
+                y, _ = ball_qp_from_eig(np.tile(lam, K), _vec(U.conj().T @ a), P)
+                W_new = U @ _unvec(y, Nt)
+            else:
+                W_new = _unvec(self._ball_qp(np.kron(np.eye(K), T), _vec(a), P), Nt)
+        else:
+            V = sensing_vectors_of(inst.s, phi)
+            A_hat = inst.gscale * fim_matrices(V, inst.alpha)  # [6, Nt, Nt]
+            A_hatH = np.conj(np.swapaxes(A_hat, -1, -2))
+            d = pen.d
+            C_bar = np.conj(d)[:, None, None] * A_hat + d[:, None, None] * A_hatH
+            th_t = np.maximum(0.0, np.linalg.eigvalsh(C_bar)[:, -1])  # A12: clipped at 0
+            th_b = np.linalg.norm(A_hat, ord=2, axis=(-2, -1)) ** 2  # spectral norm squared
+            w = _vec(W)
+            u = np.stack([_vec(A_hat[i] @ W) for i in range(6)])  # [6, NtK]
+            v = np.stack([_vec(A_hatH[i] @ W) for i in range(6)])
+            k2r = 1.0 / (2.0 * pen.rho)
+            Q = np.kron(np.eye(K), T) + k2r * (u.T @ u.conj() + v.T @ v.conj())
+            w2 = float(np.vdot(w, w).real)
+            a_i = np.stack([_vec(2.0 * (C_bar[i] @ W - th_t[i] * W)) for i in range(6)])
+            a_i -= (4.0 * th_b * w2)[:, None] * w[None, :]
+            c_t = _vec(a) - k2r * np.sum(a_i, axis=0)
+            W_new = _unvec(self._ball_qp(Q, c_t, P), Nt)
+        old = w_obj(W)
+        new = w_obj(W_new)
+        slack = 1e-12 * max(1.0, abs(old))
+        n_bt = 0
+        while new > old + slack and n_bt < 5:  # safeguard (spec 6.3)
+            W_new = W + 0.5 * (W_new - W)
+            new = w_obj(W_new)
+            n_bt += 1
+        if new > old + slack:
+            W_new, new = W, old
+        info["backtracks"] = float(n_bt)
+        W_full = full_power(W_new, P)
+        if W_full is not W_new:
+            full = w_obj(W_full)
+            if full <= new + slack:
+                W_new, new = W_full, full
+        return W_new, info
+
+    def _phi_update(
+        self,
+        inst: _Instance,
+        W: NDArray[np.complex128],
+        phi: NDArray[np.complex128],
+        st: FPState,
+        pen: _Penalty | None,
+        tau_prev: float | None,
+    ) -> tuple[NDArray[np.complex128], float | None, dict[str, float]]:
+        """phi-update (spec 6.4): surrogate (89) with the Wirtinger majoriser, ADMM + MM fallback."""
+        q = np.asarray(inst.s.H_BR) @ W  # [N, K], q_i = H_BR w_i
+        cn2 = np.sum(np.abs(st.c) ** 2, axis=-1)
+        D = np.einsum("k,kij->ij", cn2, inst.gram_RU) * np.conj(q @ q.conj().T)
+        H_RUc = np.einsum("kmn,km->kn", np.conj(np.asarray(inst.s.H_RU)), st.c)  # H_RU,k^H c_k
+        sq = np.sqrt(1.0 + st.r)
+        g = 2.0 * np.sum(sq[:, None] * np.conj(q.T) * H_RUc, axis=0)
+        RUBUW = inst.RU_BU @ W  # [K, N, K]: H_RU,k^H H_BU,k w_j
+        g -= 2.0 * np.einsum("k,nj,knj->n", cn2, np.conj(q), RUBUW)
+        D = 0.5 * (D + D.conj().T)
+        lam_D = float(sla.eigvalsh(D, subset_by_index=[inst.N - 1, inst.N - 1])[0])
+        info = {"admm_iters": 0.0, "mm_fallback": 0.0, "tau": 0.0}
+
+        def inner(
+            Dh: NDArray[np.complex128], gh: NDArray[np.complex128], lam: float
+        ) -> NDArray[np.complex128]:
+            if self.backend == "closed_form":
+                z, ai = admm_unit_modulus_qp(
+                    Dh, gh, phi, lam_max=lam, tol=self.admm_tol, max_iter=self.admm_max_iter
+                )
+                info["admm_iters"] += ai.iterations
+            else:
+                z = np.exp(1j * np.angle(self._phi_relax(inst.N).solve(Dh, gh)))
+            if unit_modulus_qp_value(Dh, gh, z) > unit_modulus_qp_value(Dh, gh, phi):
+                info["mm_fallback"] += 1
+                z = mm_unit_modulus_qp(Dh, gh, phi, lam_max=lam)
+            return z
+
+        if pen is None:
+            return inner(D, 0.5 * g, lam_D), None, info
+        # Wirtinger majoriser of Psi(phi) = (1/(2 rho)) sum_i |G_i + d_i|^2 (spec 6.4, 4.4)
+        V = sensing_vectors_of(inst.s, phi)
+        F, dF, dFc = fim_terms_phi_gradients(V, inst.S, inst.S_R, W, inst.alpha)
+        G0 = inst.gscale * F
+        z0 = G0 - pen.f + pen.rho * pen.zeta
+        grad = real_part_gradient(2.0 * np.conj(z0), inst.gscale * dF, inst.gscale * dFc) / (2.0 * pen.rho)
+        psi0 = pen.value(G0)
+        tau = 10.0 * float(np.max(np.abs(grad))) if tau_prev is None else 0.5 * tau_prev
+        tau = max(tau, 1e-12 * max(lam_D, 1e-300))
+        z = phi
+        for _ in range(60):
+            Dh = D + tau * np.eye(inst.N)
+            gh = 0.5 * g - grad + tau * phi
+            z = inner(Dh, gh, lam_D + tau)
+            dz = z - phi
+            maj = psi0 + 2.0 * float(np.real(np.vdot(grad, dz))) + tau * float(np.vdot(dz, dz).real)
+            if pen.value(inst.G(W, z)) <= maj + 1e-12 * max(1.0, abs(psi0)):
+                break
+            tau *= 2.0
+        else:
+            z = phi  # majoriser never validated: keep phi (monotone)
+        info["tau"] = tau
+        return z, tau, info
+
+    def _phi_relax(self, N: int) -> Any:
+        if N not in self._phiqp:
+            from .sdp import PhiRelaxationModel
+
+            self._phiqp[N] = PhiRelaxationModel(N, self.sdp_solver)
+        return self._phiqp[N]
+
+    def _restore(
+        self, inst: _Instance, W: NDArray[np.complex128], phi: NDArray[np.complex128]
+    ) -> tuple[NDArray[np.complex128], str]:
+        """Feasibility restoration (spec 6.7): radar-optimal covariance SDP at fixed phi, top-K
+        eigen-factor ``W_rad``, bisection on ``W(t) = sqrt(P) normalize(sqrt(1-t) W + sqrt(t) W_rad)``."""
+        V = sensing_vectors_of(inst.s, phi)
+        A_hat = inst.gscale * fim_matrices(V, inst.alpha)
+        R, status = self._radar_model(inst.Nt).solve(A_hat, inst.P, inst.alpha)
+        if R is None:
+            return W, f"restoration SDP failed ({status})"
+        lam, U = np.linalg.eigh(R)
+        idx = np.argsort(lam)[::-1][: inst.K]
+        W_rad = full_power(U[:, idx] * np.sqrt(np.clip(lam[idx], 0.0, None)), inst.P)
+        ok = lambda Wx: inst.crb_scaled(inst.G(Wx, phi)) <= inst.bound  # noqa: E731
+        mix = lambda t: full_power(np.sqrt(1 - t) * W + np.sqrt(t) * W_rad, inst.P)  # noqa: E731
+        if not ok(W_rad):
+            return W_rad, "restoration: min CRB at fixed phi exceeds eps"
+        lo, hi = 0.0, 1.0
+        for _ in range(40):
+            mid = 0.5 * (lo + hi)
+            if ok(mix(mid)):
+                hi = mid
+            else:
+                lo = mid
+        return mix(hi), "restored"
+
+    def _initial_point(
+        self,
+        inst: _Instance,
+        init: tuple[NDArray[np.complex128], NDArray[np.complex128] | None] | None,
+    ) -> tuple[NDArray[np.complex128], NDArray[np.complex128], list[str]]:
+        """Common start of spec 6.0: BF-only phi, MRT then ``init_w_iters`` Comm-only W-updates,
+        full power, feasibility restoration (6.7) if ``tr CRB > eps`` (sensing schemes only)."""
+        s = inst.s
+        if init is not None and init[1] is not None and self.optimize_phi:
+            phi = np.exp(1j * np.angle(np.asarray(init[1], dtype=np.complex128)))
+        else:
+            phi = bf_only_phases(s, self.bf_rule)
+        if init is not None:
+            W = full_power(np.asarray(init[0], dtype=np.complex128), inst.P)
+        else:
+            H = inst.H(phi)
+            W = mrt_precoder(H, inst.P)
+            for _ in range(self.init_w_iters):
+                W, _ = self._w_update(inst, W, phi, H, fp_update(s, H, W), None)
+            W = full_power(W, inst.P)
+        notes: list[str] = []
+        if self.sensing and self.restore and inst.crb_scaled(inst.G(W, phi)) > inst.bound:
+            W, msg = self._restore(inst, W, phi)
+            notes.append(msg)
+        return W, phi, notes
+
+    def initial_point(
+        self,
+        scenario: RydbergScenario,
+        init: tuple[NDArray[np.complex128], NDArray[np.complex128] | None] | None = None,
+    ) -> tuple[NDArray[np.complex128], NDArray[np.complex128], list[str]]:
+        """Public form of the common initial point ``(W0, phi0, notes)`` (spec 6.0)."""
+        return self._initial_point(_Instance(scenario), init)
+
+    # ------------------------------------------------------------------ main loop
+    def solve(
+        self,
+        scenario: RydbergScenario,
+        *,
+        rng: np.random.Generator,
+        init: tuple[NDArray[np.complex128], NDArray[np.complex128] | None] | None = None,
+    ) -> SolverResult:
+        """Run the scheme on one unbatched scenario (see the class docstring).
+
+        ``rng`` is accepted for the common interface; the algorithm is deterministic given the
+        scenario and ``init``. ``init = (W, phi)`` replaces the common start (BF-only phi and 10
+        Comm-only W-updates); for BF-only the phases are always the BF-only ones.
+
+        History (one entry per outer iteration, entry 0 = start): ``sum_rate`` (bit/s/Hz) and
+        ``crb_trace`` (rad^2) of the iterate, ``rho``, ``gap`` (``||G - f|| / ||f||``),
+        ``aug_rc``/``aug_jf``/``aug_w``/``aug_phi`` (augmented objective in nats, maximisation
+        form, after each block; non-decreasing within an iteration, except ``aug_jf`` at
+        iteration 1 when ``f^(0) = G(W0)`` violates the constraint), ``sdp_calls``.
+        """
+        del rng  # deterministic
+        sw = Stopwatch()
+        inst = _Instance(scenario)
+        s = scenario
+        W, phi, notes = self._initial_point(inst, init)
+
+        hist: dict[str, list[float]] = {
+            k: [] for k in ("sum_rate", "crb_trace", "rho", "gap", "aug_rc", "aug_jf", "aug_w", "aug_phi", "sdp_calls")
+        }  # fmt: skip
+        best: dict[str, Any] = {"U": -np.inf, "W": None, "phi": None, "it": -1}
+
+        def record(it: int, Wx: NDArray[np.complex128], phix: NDArray[np.complex128]) -> float:
+            m = metrics_dict(s, Wx, phix)
+            hist["sum_rate"].append(m["sum_rate"])
+            hist["crb_trace"].append(m["crb_trace"])
+            Wf = full_power(Wx, inst.P)
+            mf = m if Wf is Wx else metrics_dict(s, Wf, phix)
+            ok = (not self.sensing) or is_feasible(mf["crb_trace"], inst.eps, self.feas_tol)
+            if ok and mf["sum_rate"] > best["U"]:
+                best.update(U=mf["sum_rate"], W=Wf, phi=phix, it=it)
+            return m["sum_rate"]
+
+        pen: _Penalty | None = None
+        H = inst.H(phi)
+        st = fp_update(s, H, W)
+        if self.sensing:
+            f0 = inst.G(W, phi)
+            cn2 = np.sum(np.abs(st.c) ** 2, axis=-1)
+            HH = np.conj(np.swapaxes(H, -1, -2))
+            T = np.einsum("k,kij->ij", cn2, HH @ H)
+            a = 2.0 * np.sqrt(1.0 + st.r)[None, :] * np.einsum("ktm,km->tk", HH, st.c)
+            quad = float(np.real(np.sum(np.conj(W) * (T @ W)) - np.sum(np.conj(a) * W)))
+            rho = self.rho0 * float(np.sum(np.abs(f0) ** 2)) / (2.0 * max(abs(quad), 1e-300))
+            pen = _Penalty(f=f0, zeta=np.zeros(6, np.complex128), rho=rho)
+        U_prev = record(0, W, phi)
+        hist["rho"].append(pen.rho if pen else 0.0)
+        hist["gap"].append(0.0)
+        for key in ("aug_rc", "aug_jf", "aug_w", "aug_phi", "sdp_calls"):
+            hist[key].append(np.nan)
+        tau: float | None = None
+        converged, reason, it = False, "max_iter", 0
+        sdp_fail = 0
+        for it in range(1, self.max_iter + 1):
+            H = inst.H(phi)
+            st = fp_update(s, H, W)  # 6.1
+
+            def aug(
+                Wx: NDArray[np.complex128], phix: NDArray[np.complex128], Hx: NDArray[np.complex128]
+            ) -> float:
+                v = fp_objective(Hx, Wx, st)  # noqa: B023
+                return v - (pen.value(inst.G(Wx, phix)) if pen is not None else 0.0)
+
+            hist["aug_rc"].append(aug(W, phi, H))
+            calls = 0
+            if pen is not None:  # 6.2
+                t_vec = inst.G(W, phi) + pen.rho * pen.zeta
+                jf = self._jf_model()
+                f_new, status = jf.project(
+                    t_vec, inst.bound, inst.alpha, fast_path=self.backend == "closed_form"
+                )
+                if status != "fast_path":
+                    calls = 1
+                if status.startswith("failed") or status not in (
+                    "fast_path",
+                    "optimal",
+                    "optimal_inaccurate",
+                ):
+                    sdp_fail += 1
+                else:
+                    pen.f = f_new
+            hist["sdp_calls"].append(float(calls))
+            hist["aug_jf"].append(aug(W, phi, H))
+            W, _ = self._w_update(inst, W, phi, H, st, pen)  # 6.3
+            hist["aug_w"].append(aug(W, phi, H))
+            if self.optimize_phi:  # 6.4
+                phi_new, tau, _ = self._phi_update(inst, W, phi, st, pen, tau)
+                H_new = inst.H(phi_new)
+                if aug(W, phi_new, H_new) >= hist["aug_w"][-1] - 1e-12 * max(1.0, abs(hist["aug_w"][-1])):
+                    phi, H = phi_new, H_new
+            hist["aug_phi"].append(aug(W, phi, H))
+            gap = 0.0
+            if pen is not None:  # 6.5
+                Gv = inst.G(W, phi)
+                gap = float(np.linalg.norm(Gv - pen.f) / max(np.linalg.norm(pen.f), 1e-300))
+                pen.zeta = pen.zeta + (Gv - pen.f) / pen.rho
+                pen.rho *= self.rho_decay
+            U = record(it, W, phi)
+            hist["rho"].append(pen.rho if pen else 0.0)
+            hist["gap"].append(gap)
+            if abs(U - U_prev) <= self.tol * max(abs(U_prev), 1e-12) and gap <= self.gap_tol:
+                converged, reason = True, "converged"
+                break
+            U_prev = U
+
+        if best["W"] is None:
+            W_out, phi_out = full_power(W, inst.P), phi
+            feasible = False
+            last = hist["crb_trace"][-1]
+            reason = f"infeasible: no iterate met tr CRB <= eps(1+{self.feas_tol:g}) (last {last:.4g} > {inst.eps:g}); {reason}"
+        else:
+            W_out, phi_out = best["W"], best["phi"]
+        m = metrics_dict(s, W_out, phi_out)
+        feasible = is_feasible(m["crb_trace"], inst.eps, self.feas_tol)
+        extra = {
+            "best_iteration": best["it"],
+            "rho_final": pen.rho if pen else None,
+            "sdp_failures": sdp_fail,
+            "notes": notes,
+            "backend": self.backend,
+        }
+        return SolverResult(
+            W=W_out, phi=phi_out, objective=m["sum_rate"], history=hist, converged=converged,
+            stop_reason=reason, iterations=it, wall_time_s=sw.elapsed(), feasible=feasible,
+            metrics=m, extra=extra,
+        )  # fmt: skip
+
+
+class CommOnlySolver(FPMMADMMSolver):
+    """ "Comm-only" (spec 7.1): Algorithm 1 with the CRB constraint removed (no (J, f) block, no
+    penalty, no zeta / rho); same initialisation. Its CRB is logged but not constrained, so
+    ``feasible`` is usually ``False`` at tight ``eps`` while ``stop_reason`` is ``"converged"``."""
+
+    name = "comm_only"
+    sensing = False
+    optimize_phi = True
+
+
+class BFOnlySolver(FPMMADMMSolver):
+    """ "BF-only" (spec 7.2): phi fixed at :func:`~baselines.heuristics.bf_only_phases` (option
+    ``bf_rule``), W by Algorithm 1 with the phi-block skipped."""
+
+    name = "bf_only"
+    sensing = True
+    optimize_phi = False
