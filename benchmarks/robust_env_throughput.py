@@ -5,8 +5,9 @@ all measured in this one run, for
 
 * ``RobustISAC-v0`` through ``gym.make`` (Gymnasium's wrappers) and unwrapped;
 * ``RobustISAC-Continuous-v0`` through ``gym.make``;
-* ``mc_method="full"`` (draws of ``Delta h_d`` and ``Delta G_k``) instead of the default effective
-  error draws (same distribution, 1/(N+1) of the samples);
+* ``mc_method="effective"`` (``Nt``-dim effective-error draws) and ``"full"`` (draws of
+  ``Delta h_d`` and ``Delta G_k``) instead of the default ``"projected"`` sampler (``K``-dim draws
+  of ``W^H h_k``); all three sample the same distribution;
 * the physics alone: ``robust.evaluate`` (MC outage + CRB failure + certification), and the MC and
   certification parts separately.
 
@@ -64,6 +65,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "RobustISAC-v0 (gym.make)": _env_rate("isac_env/RobustISAC-v0", sec, **kw),
         "RobustISAC-v0 (unwrapped)": _env_rate("isac_env/RobustISAC-v0", sec, unwrapped=True, **kw),
         "RobustISAC-Continuous-v0 (gym.make)": _env_rate("isac_env/RobustISAC-Continuous-v0", sec, **kw),
+        "RobustISAC-v0 mc_method=effective (gym.make)": _env_rate(
+            "isac_env/RobustISAC-v0", sec, mc_method="effective", **kw
+        ),
         "RobustISAC-v0 mc_method=full (gym.make)": _env_rate(
             "isac_env/RobustISAC-v0", sec, mc_method="full", **kw
         ),

@@ -283,7 +283,7 @@ class RobustISACConfig:
     p_max_dbm: float = 30.0
     p_min_dbm: float = -40.0
     mc_draws: int = 1000
-    mc_method: str = "effective"  # "effective" (exact C_k reduction) or "full" (Delta h_d, Delta G_k)
+    mc_method: str = "projected"  # "projected" | "effective" | "full": exact samplers, see rate_outage_mc
 
     def __post_init__(self) -> None:
         check_int("num_bs_antennas", self.num_bs_antennas, 1, 256)
@@ -321,7 +321,7 @@ class RobustISACConfig:
         check_real("p_max_dbm", self.p_max_dbm, -100, 80)
         check_real("p_min_dbm", self.p_min_dbm, -200, self.p_max_dbm, hi_open=True)
         check_int("mc_draws", self.mc_draws, 1, 10_000_000)
-        check_choice("mc_method", self.mc_method, ("effective", "full"))
+        check_choice("mc_method", self.mc_method, ("projected", "effective", "full"))
         if math.hypot(self.user_center_x_m, self.user_center_y_m) <= self.user_radius_m:
             raise ValueError("user_radius_m must be smaller than the BS-to-disk-centre distance")
 

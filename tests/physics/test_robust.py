@@ -173,7 +173,7 @@ def test_isotropic_effective_error_covariance():
     assert np.allclose(np.mean(np.abs(ee) ** 2, axis=(0, 2)), R.effective_error_variance(s, v), rtol=0.03)
 
 
-@pytest.mark.parametrize("method", ["effective", "full"])
+@pytest.mark.parametrize("method", ["projected", "effective", "full"])
 def test_outage_mc_matches_noncentral_chi2(method):
     """Single user: ``|h^H w|^2`` with ``h ~ CN(hat h, sigma_e^2 I)`` is a scaled ncx2(2, .)."""
     s = _scn(11, num_users=1, num_bs_antennas=4, num_ris=3)
@@ -197,6 +197,26 @@ def test_outage_mc_matches_noncentral_chi2(method):
         mc = R.rate_outage_mc(s, np.sqrt(p) * w[:, None], v, rng, D, method)[0]
         pe = exact(p)
         assert abs(mc - pe) < 4 * np.sqrt(pe * (1 - pe) / D) + 1e-4, (mc, pe)
+
+
+def test_outage_samplers_agree_with_interference():
+    """The projected, effective and full samplers estimate the same multi-user outage."""
+    s = _scn(5, num_users=3, num_bs_antennas=4, num_ris=3, csi_error_delta2=0.05)
+    rng = np.random.default_rng(8)
+    v = np.exp(2j * np.pi * rng.random(3))
+    W = _rzf(s, v[None], rng, 1)[0]
+    W[:, 2] *= 0.0  # rank-deficient W^H W is handled
+    D = 60_000
+    outs = {}
+    for method in ("projected", "effective", "full"):
+        # at this power user 1 is near 25 % outage (user 2, with no stream, always fails)
+        outs[method] = R.rate_outage_mc(s, W * np.sqrt(2e-3), v, rng, D, method)
+    p = outs["full"]
+    assert 0.05 < p[1] < 0.95 and p[2] == 1.0, p
+    for m in ("projected", "effective"):
+        assert np.all(np.abs(outs[m] - p) < 5 * np.sqrt(p * (1 - p) / D * 2) + 1e-4), (m, outs)
+    with pytest.raises(ValueError, match="method"):
+        R.rate_outage_mc(s, W, v, rng, 10, "fast")
 
 
 def test_crb_failure_mc_matches_exact():
