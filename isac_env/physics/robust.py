@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import special
 
 from ..config import ROBUST_RESTRICTIONS, RobustISACConfig
 from .arrays import steering_vector, steering_vector_derivative
@@ -563,7 +563,7 @@ def crb_failure_exact(scenario: RobustScenario, W: NDArray[np.complex128]) -> ND
     with np.errstate(divide="ignore", invalid="ignore"):
         x = 2.0 * s.tau / (xi * s2)
         nc = 2.0 * a2 / s2
-        p = stats.ncx2.cdf(x, 2, np.where(s2 > 0, nc, 0.0))
+        p = special.chndtr(x, 2.0, np.where(s2 > 0, nc, 0.0))  # ncx2 CDF
     return np.where(s2 > 0, p, (a2 * xi <= s.tau).astype(np.float64))
 
 
@@ -588,16 +588,16 @@ def restriction_constants(
     rho1 = rho_split * rho
     rho2 = rho - rho1
     if variant == "la_full":
-        eta = float(stats.gamma.isf(rho2, n_x))
+        eta = float(special.gammainccinv(n_x, rho2))  # Gamma(n, 1).isf
     elif variant == "la_nt":
-        eta = float(stats.gamma.isf(rho2, Nt))
+        eta = float(special.gammainccinv(Nt, rho2))
     elif variant == "lb":
         eta = float(-special.lambertw(-rho2 / np.e, k=-1).real)
     elif variant == "lc":
         eta = float(np.log(1.0 / rho2))
     else:
         eta = float(np.log(1.0 / rho))
-    return {"eta": eta, "nu": float(stats.norm.isf(rho1)), "nu_full": float(stats.norm.isf(rho))}
+    return {"eta": eta, "nu": float(-special.ndtri(rho1)), "nu_full": float(-special.ndtri(rho))}
 
 
 def rate_restriction_terms(
@@ -688,7 +688,7 @@ def crb_margin(scenario: RobustScenario, W: NDArray[np.complex128]) -> NDArray[n
     ``Phi(nu_s) = 1 - rho_s``; ``>= 0`` certifies ``Pr{CRB(theta_t) >= eps_t} <= rho_s``.
     """
     s = scenario
-    nu_s = stats.norm.isf(np.asarray(s.rho_s))
+    nu_s = -special.ndtri(np.asarray(s.rho_s))  # Phi(nu_s) = 1 - rho_s
     xi = sensing_gains(s, W)
     a = np.abs(s.alpha_hat)
     return xi * (a**2 - np.sqrt(2.0) * nu_s * np.sqrt(s.sigma_alpha2) * a) - s.tau
