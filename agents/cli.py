@@ -1,0 +1,516 @@
+"""``isac``: the isac-gym command line (click).
+
+Commands::
+
+    isac envs                       registered ids with their default settings
+    isac train ENV_ID               train an SB3 agent (agents.train.train)
+    isac evaluate -p POLICY ...     run policies on a frozen eval set, rows to CSV
+    isac compare [--quick]          agents vs baselines: table (mean +- 95% CI, feasibility,
+                                    latency, gap to the reference), CSV and PNG
+    isac figure NAME [--quick]      reproduce a paper figure (CSV + PNG); `isac figure list`
+
+Only click is imported at start-up; numpy/gymnasium load when a command runs, torch only when a
+command needs an agent (``train``, or an agent checkpoint among the policies).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["main"]
+
+DEFAULT_ENV = "isac_env/RydbergISAC-v0"
+DEFAULT_BASELINES = ("fp_mm_admm", "bf_only", "comm_only", "random_mrt")
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+QUICK_DRAWS = 2
+
+
+def parse_value(text: str) -> Any:
+    """``"8"`` -> 8, ``"0.5"``/``"inf"`` -> float, ``"true"``/``"false"`` -> bool, else the string."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def parse_sets(items: tuple[str, ...], what: str = "--set") -> dict[str, Any]:
+    """``("num_ris=8", "rsr_model=distortion")`` -> ``{"num_ris": 8, "rsr_model": "distortion"}``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=what)
+        out[key.strip()] = parse_value(val)
+    return out
+
+
+def _backend_options(f: Any) -> Any:
+    f = click.option("--address", default=None, help="Ray cluster address (default: start a local Ray).")(f)
+    f = click.option(
+        "--workers", type=click.IntRange(min=1), default=None, help="Parallel workers (default: usable CPUs)."
+    )(f)
+    f = click.option(
+        "--backend",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="local process pool or Ray.",
+    )(f)
+    return f
+
+
+def _fail(exc: Exception) -> None:
+    raise click.ClickException(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.version_option(package_name="isac-gym", prog_name="isac")
+def main() -> None:
+    """isac-gym: RIS-aided ISAC environments, baselines, agents and the papers' figures."""
+
+
+# ----------------------------------------------------------------------------------------- envs
+def space_str(space: Any) -> str:
+    """Compact description of a Gymnasium space (``MultiDiscrete`` as ``n x levels``)."""
+    from gymnasium import spaces
+
+    if isinstance(space, spaces.Dict):
+        return "Dict(" + ", ".join(f"{k}: {space_str(v)}" for k, v in space.spaces.items()) + ")"
+    if isinstance(space, spaces.MultiDiscrete):
+        nvec = space.nvec.ravel()
+        if len(set(nvec.tolist())) == 1:
+            return f"MultiDiscrete({len(nvec)} x {int(nvec[0])} levels)"
+    if isinstance(space, spaces.Box):
+        lo, hi = space.low.ravel(), space.high.ravel()
+        if lo.size and (lo == lo[0]).all() and (hi == hi[0]).all():
+            return f"Box({lo[0]:g}, {hi[0]:g}, {space.shape}, {space.dtype})"
+    return str(space)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def envs(as_json: bool) -> None:
+    """List the registered environment ids with their default settings."""
+    import dataclasses
+    import json
+
+    import gymnasium as gym
+
+    from isac_env.registration import ENV_IDS
+
+    doc = {}
+    for env_id in ENV_IDS:
+        env = gym.make(env_id)
+        u = env.unwrapped
+        doc[env_id] = {
+            "registered_kwargs": dict(gym.spec(env_id).kwargs),
+            "action_space": space_str(env.action_space),
+            "observation_shape": list(env.observation_space.shape or ()),
+            "scenario": dataclasses.asdict(u.config) if hasattr(u, "config") else {},
+            "episode": dataclasses.asdict(u.env_config) if hasattr(u, "env_config") else {},
+        }
+        env.close()
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, default=str))
+        return
+    for env_id, d in doc.items():
+        click.secho(env_id, bold=True)
+        if d["registered_kwargs"]:
+            click.echo(f"  registered kwargs: {d['registered_kwargs']}")
+        click.echo(f"  action: {d['action_space']}")
+        click.echo(f"  observation: Box{tuple(d['observation_shape'])}")
+        for title in ("scenario", "episode"):
+            items = [f"{k}={v}" for k, v in d[title].items()]
+            click.echo(f"  {title} defaults:")
+            line = "   "
+            for it in items:
+                if len(line) + len(it) > 100:
+                    click.echo(line)
+                    line = "   "
+                line += " " + it
+            click.echo(line)
+
+
+# ---------------------------------------------------------------------------------------- train
+@main.command()
+@click.argument("env_id")
+@click.option("--algo", default="ppo", help="ppo, sac, td3 (also a2c, ddpg).")
+@click.option(
+    "--timesteps", type=click.IntRange(min=1), default=None, help="Default: the YAML entry's n_timesteps."
+)
+@click.option("--seed", type=int, default=0)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="gym.make keyword (repeatable).")
+@click.option("--hp", "hps", multiple=True, metavar="KEY=VALUE", help="Hyperparameter override (repeatable).")
+@click.option("--run-dir", type=click.Path(file_okay=False), default="runs")
+@click.option("--n-envs", type=click.IntRange(min=1), default=None)
+@click.option("--lagrangian", is_flag=True, help="Lagrangian constrained training on info['cost'].")
+@click.option("--progress/--no-progress", default=True)
+def train(
+    env_id: str,
+    algo: str,
+    timesteps: int | None,
+    seed: int,
+    sets: tuple[str, ...],
+    hps: tuple[str, ...],
+    run_dir: str,
+    n_envs: int | None,
+    lagrangian: bool,
+    progress: bool,
+) -> None:
+    """Train an SB3 agent on ENV_ID; prints the run folder (model.zip, config.yaml, tb/)."""
+    from agents.train import train as _train
+
+    hp = {k: (str(v) if isinstance(v, str) else v) for k, v in parse_sets(hps, "--hp").items()}
+    try:
+        run = _train(
+            env_id,
+            algo,
+            total_timesteps=timesteps,
+            seed=seed,
+            env_kwargs=parse_sets(sets),
+            hyperparams=hp or None,
+            run_dir=run_dir,
+            n_envs=n_envs,
+            progress_bar=progress,
+            lagrangian=lagrangian,
+        )
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        _fail(exc)
+    click.echo(str(run))
+
+
+# ------------------------------------------------------------------------------------- evaluate
+def _table(summary: Any, objective: str, reference: str | None) -> str:
+    """Plain-text table of :func:`agents.evaluate.summarize` output."""
+
+    def pm(m: float, c: float) -> str:
+        if not math.isfinite(m):
+            return "-"
+        return f"{m:.3f} ± {c:.3f}" if math.isfinite(c) else f"{m:.3f}"
+
+    head = ["policy", "n", f"{objective} (95% CI)", "feasible", "latency ms", f"gap to {reference or '-'}"]
+    body = [
+        [
+            str(r.policy),
+            str(r.n),
+            pm(r.mean, r.ci95),
+            f"{100 * r.feasible_rate:.0f}%",
+            f"{r.latency_ms:.3g}",
+            pm(r.gap_mean, r.gap_ci95) if reference else "-",
+        ]
+        for r in summary.itertuples()
+    ]
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths, strict=True)) for b in body]
+    return "\n".join(lines)
+
+
+def _run_and_report(
+    pols: dict[str, Any],
+    es: Any,
+    out: Path,
+    reference: str | None,
+    steps: int,
+    backend: str,
+    workers: int | None,
+    address: str | None,
+) -> Any:
+    import pandas as pd
+
+    from agents.evaluate import evaluate_policies, summarize, task_objective
+
+    try:
+        evaluate_policies(
+            pols, es, out, reference=reference, steps=steps, backend=backend, workers=workers, address=address
+        )
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        _fail(exc)
+    rows = pd.read_csv(out)
+    rows = rows[(rows["eval_set"] == es.hash) & rows["policy"].isin(list(pols))]
+    order = {p: i for i, p in enumerate(pols)}
+    rows = rows.sort_values("policy", key=lambda c: c.map(order), kind="stable")
+    summary = summarize(rows)
+    metric, _ = task_objective(es.env_id)
+    click.echo(
+        f"{es.env_id} {dict(es.env_kwargs) or '(default scenario)'}, {es.n_draws} draws, eval set {es.hash}"
+    )
+    click.echo(_table(summary, metric, reference))
+    return summary
+
+
+def _eval_set(env_id: str, sets: dict[str, Any], draws: int, seed: int, eval_set_file: str | None) -> Any:
+    from agents.evaluate import EvalSet
+
+    try:
+        if eval_set_file:
+            return EvalSet.load(eval_set_file)
+        return EvalSet(env_id, sets, seed, draws)
+    except (ValueError, TypeError, OSError) as exc:
+        _fail(exc)
+
+
+@main.command()
+@click.option("--env", "env_id", default=DEFAULT_ENV)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="gym.make keyword (repeatable).")
+@click.option(
+    "-p",
+    "--policy",
+    "policies",
+    multiple=True,
+    required=True,
+    metavar="[LABEL=]SPEC",
+    help="A baseline name, 'random' or an agent checkpoint (run folder / .zip); repeatable.",
+)
+@click.option("--draws", type=click.IntRange(min=1), default=100, help="Channel draws in the eval set.")
+@click.option("--quick", is_flag=True, help=f"{QUICK_DRAWS} draws.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, help="Root seed of the eval set.")
+@click.option(
+    "--eval-set",
+    "eval_set_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Load the eval set from a .json/.npz file (overrides --env/--set/--draws/--seed).",
+)
+@click.option(
+    "--save-eval-set", type=click.Path(dir_okay=False), default=None, help="Write the eval set (.json/.npz)."
+)
+@click.option("--reference", default=None, help="Label of the reference policy (default: the first).")
+@click.option("--steps", type=click.IntRange(min=1), default=1, help="Decisions per draw.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default="results/evaluate.csv", help="Rows CSV (resumed)."
+)
+@_backend_options
+def evaluate(
+    env_id: str,
+    sets: tuple[str, ...],
+    policies: tuple[str, ...],
+    draws: int,
+    quick: bool,
+    seed: int,
+    eval_set_file: str | None,
+    save_eval_set: str | None,
+    reference: str | None,
+    steps: int,
+    out: str,
+    backend: str,
+    workers: int | None,
+    address: str | None,
+) -> None:
+    """Run policies on a frozen set of seeded channel draws; rows are appended to --out."""
+    from agents.evaluate import parse_policy
+
+    es = _eval_set(env_id, parse_sets(sets), QUICK_DRAWS if quick else draws, seed, eval_set_file)
+    if save_eval_set:
+        es.save(save_eval_set)
+    pols: dict[str, Any] = {}
+    for text in policies:
+        try:
+            label, spec = parse_policy(text)
+        except ValueError as exc:
+            _fail(exc)
+        if label in pols:
+            raise click.BadParameter(
+                f"duplicate policy label {label!r} (use LABEL=SPEC)", param_hint="--policy"
+            )
+        pols[label] = spec
+    ref = reference or next(iter(pols))
+    _run_and_report(pols, es, Path(out), ref, steps, backend, workers, address)
+    click.echo(f"rows: {out}")
+
+
+# -------------------------------------------------------------------------------------- compare
+def shipped_checkpoints(env_id: str) -> list[Path]:
+    """Shipped agent checkpoints for ``env_id``: ``agents/checkpoints/<algo>_<EnvName>/model.zip``."""
+    name = env_id.rsplit("/", 1)[-1]
+    if not CHECKPOINT_DIR.is_dir():
+        return []
+    return sorted(p.parent for p in CHECKPOINT_DIR.glob(f"*_{name}/model.zip"))
+
+
+def _compare_plot(summary: Any, objective: str, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=120)
+    x = np.arange(len(summary))
+    a1.bar(
+        x, summary["mean"], yerr=np.nan_to_num(summary["ci95"].to_numpy(dtype=float)), capsize=4, color="C0"
+    )
+    a1.set_ylabel(f"{objective} (mean, 95% CI)")
+    a2.bar(x, summary["latency_ms"], color="C1")
+    a2.set_yscale("log")
+    a2.set_ylabel("decision latency (ms)")
+    for a in (a1, a2):
+        a.set_xticks(x, summary["policy"], rotation=30, ha="right", fontsize=8)
+        a.grid(True, axis="y", alpha=0.3)
+    for i, r in enumerate(summary.itertuples()):
+        a1.annotate(
+            f"{100 * r.feasible_rate:.0f}% feas.", (i, 0), ha="center", va="bottom", fontsize=7, color="white"
+        )
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+@main.command()
+@click.option("--env", "env_id", default=DEFAULT_ENV)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="gym.make keyword (default: the shipped agent's training scenario, else the default).",
+)
+@click.option(
+    "--agent",
+    "agents",
+    multiple=True,
+    metavar="[LABEL=]PATH",
+    help="Agent checkpoint(s) (default: the shipped ones for --env).",
+)
+@click.option("--no-agents", is_flag=True, help="Baselines only.")
+@click.option("--baselines", default=",".join(DEFAULT_BASELINES), help="Comma-separated baseline names.")
+@click.option("--reference", default=DEFAULT_BASELINES[0], help="Reference for the optimality gap.")
+@click.option("--draws", type=click.IntRange(min=1), default=100)
+@click.option("--quick", is_flag=True, help=f"{QUICK_DRAWS} draws.")
+@click.option("--seed", type=click.IntRange(min=0), default=0)
+@click.option("--out-dir", type=click.Path(file_okay=False), default="results/compare")
+@_backend_options
+def compare(
+    env_id: str,
+    sets: tuple[str, ...],
+    agents: tuple[str, ...],
+    no_agents: bool,
+    baselines: str,
+    reference: str,
+    draws: int,
+    quick: bool,
+    seed: int,
+    out_dir: str,
+    backend: str,
+    workers: int | None,
+    address: str | None,
+) -> None:
+    """Agents vs baselines on identical channel draws: table, rows CSV, summary CSV and PNG."""
+    from agents.evaluate import agent_scenario_kwargs, parse_policy, task_objective
+
+    pols: dict[str, Any] = {}
+    agent_texts = [] if no_agents else (list(agents) or [str(p) for p in shipped_checkpoints(env_id)])
+    scenario = parse_sets(sets)
+    for text in agent_texts:
+        try:
+            label, spec = parse_policy(text)
+        except ValueError as exc:
+            _fail(exc)
+        pols[label] = spec
+    if not sets and agent_texts and not agents:
+        # shipped checkpoints: evaluate on the scenario they were trained on
+        first = next(iter(pols.values()))
+        scenario = agent_scenario_kwargs(first.path)
+        if scenario:
+            click.echo(f"scenario of the shipped agent {Path(first.path).name}: {scenario}")
+    for name in [b.strip() for b in baselines.split(",") if b.strip()]:
+        try:
+            label, spec = parse_policy(name)
+        except ValueError as exc:
+            _fail(exc)
+        pols[label] = spec
+    if reference not in pols:
+        raise click.BadParameter(
+            f"{reference!r} is not among the policies {list(pols)}", param_hint="--reference"
+        )
+    es = _eval_set(env_id, scenario, QUICK_DRAWS if quick else draws, seed, None)
+    out = Path(out_dir)
+    rows_csv = out / f"{env_id.rsplit('/', 1)[-1]}_{es.hash}.rows.csv"
+    summary = _run_and_report(pols, es, rows_csv, reference, 1, backend, workers, address)
+    summary.to_csv(out / "compare.csv", index=False)
+    metric, _ = task_objective(env_id)
+    _compare_plot(
+        summary, metric, out / "compare.png", f"{env_id} {dict(es.env_kwargs) or ''} ({es.n_draws} draws)"
+    )
+    click.echo(f"rows: {rows_csv}\ntable: {out / 'compare.csv'}\nplot: {out / 'compare.png'}")
+
+
+# --------------------------------------------------------------------------------------- figure
+@main.command()
+@click.argument("name")
+@click.option("--trials", type=click.IntRange(min=1), default=None, help="Draws per point (paper: 1000).")
+@click.option("--quick", is_flag=True, help="CI mode: two x values, 2 trials (unless --trials).")
+@click.option("--seed", type=click.IntRange(min=0), default=0)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="gym.make keyword for every point.")
+@click.option("--schemes", default=None, help="Comma-separated subset of the curves.")
+@click.option("--out-dir", type=click.Path(file_okay=False), default="results/figures")
+@_backend_options
+def figure(
+    name: str,
+    trials: int | None,
+    quick: bool,
+    seed: int,
+    sets: tuple[str, ...],
+    schemes: str | None,
+    out_dir: str,
+    backend: str,
+    workers: int | None,
+    address: str | None,
+) -> None:
+    """Reproduce a paper figure (NAME, or 'list' / 'all'); writes CSV + PNG, resumes cached rows."""
+    from experiments.figures import FIGURES, PAPER_TRIALS, make_figure
+
+    if name == "list":
+        for f in FIGURES.values():
+            pts = (
+                f"{f.x} in {list(f.values)}"
+                if f.kind == "sweep"
+                else f"variants {[v for v, _ in f.variants]}"
+            )
+            click.echo(
+                f"{f.name:12s} {f.title}\n{'':12s} {pts}; schemes: {', '.join(s.label for s in f.schemes)}"
+            )
+        click.echo(f"(paper: --trials {PAPER_TRIALS}; --quick for a smoke run)")
+        return
+    names = list(FIGURES) if name == "all" else [name]
+    sel = [s.strip() for s in schemes.split(",")] if schemes else None
+    for n in names:
+        try:
+            csv_path, png, table = make_figure(
+                n,
+                out_dir,
+                trials=trials,
+                seed=seed,
+                quick=quick,
+                overrides=parse_sets(sets),
+                schemes=sel,
+                backend=backend,
+                workers=workers,
+                address=address,
+            )
+        except (ValueError, TypeError) as exc:
+            _fail(exc)
+        click.echo(f"{n}: {csv_path} {png}")
+        if len(table) and "variant" not in table:
+            click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
