@@ -240,15 +240,15 @@ class RydbergTask:
     def observe_tail(
         self, scenario: rar.RydbergScenario, metrics: dict[str, Any] | None
     ) -> NDArray[np.float32]:
-        """Metric part ``[..., K + 2]``: per-user rate / 10, ``log10(tr CRB / eps)``, cost (zeros
-        for ``metrics=None``)."""
+        """Metric part ``[..., K + 2]``: per-user rate / 10, ``log10(tr CRB / eps)``, ``log1p(cost)``
+        (zeros for ``metrics=None``)."""
         s = scenario
         K = self.K
         tail = np.zeros((*s.H_BR.shape[:-2], K + 2))
         if metrics is not None:
             tail[..., :K] = np.asarray(metrics["rate"]) / 10.0
             tail[..., K] = np.log10(np.asarray(metrics["crb_trace"]) / s.eps)
-            tail[..., K + 1] = metrics["crb_violation"]
+            tail[..., K + 1] = np.log1p(metrics["crb_violation"])
         return np.clip(tail, -OBS_BOUND, OBS_BOUND).astype(np.float32)
 
 
@@ -285,7 +285,7 @@ class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
     ``Box(-100, 100, (D,), float32)`` (features are clipped to the bounds; they are O(1)). ``obs_mode="full"`` (default): ``[Re, Im]`` of ``H_BR``,
     ``H_RU``, ``H_BU`` each divided by its path-loss amplitude (entries O(1)); ``"effective"``:
     ``H_eff,k(phi_prev)`` and ``v_t(phi_prev)`` normalised by their random-phase RMS. Both end with
-    the previous step's metrics: per-user rate / 10, ``log10(tr CRB / eps)``, cost (zeros after
+    the previous step's metrics: per-user rate / 10, ``log10(tr CRB / eps)``, ``log1p(cost)`` (zeros after
     reset).
 
     ## Rewards
