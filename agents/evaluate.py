@@ -15,6 +15,11 @@ One protocol for learned agents and optimization baselines (DESIGN.md, "Evaluati
   the gap to a reference policy on the same draw. A killed run resumes without lost or duplicated
   rows: the key of a row is ``(policy, eval_set, trial)`` and completed keys are skipped.
 
+Policy randomness: before each draw the evaluator calls ``policy.reseed(seed)`` if the policy has
+it, else replaces a ``policy.rng`` generator (e.g. :class:`baselines.policy.SolverPolicy`), with a
+seed derived from the draw (:meth:`EvalSet.policy_seed`), so rows do not depend on which worker
+played which draws before. SB3 agents are played with ``deterministic=True``.
+
 Policies are given as *specs* (:class:`BaselineSpec`, :class:`AgentSpec`, :class:`RandomSpec`, or
 any object with ``predict``) so that worker processes can rebuild them next to their own env copy.
 Heavy dependencies (torch/SB3, cvxpy, pandas) are imported only when a spec or summary needs them.

@@ -1,0 +1,12 @@
+"""Rydberg ISAC, Fig. 4b: U_com vs N.
+
+Thin wrapper of ``isac figure rar-fig4b``: ``python -m experiments.rar_fig4b [--trials N] [--quick] [...]``
+(every option of ``isac figure``). The definition is ``experiments.figures.FIGURES["rar-fig4b"]``.
+"""
+
+import sys
+
+from agents.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["figure", "rar-fig4b", *sys.argv[1:]]))

@@ -1,0 +1,12 @@
+"""Rydberg ISAC, Fig. 5c: U_com vs K.
+
+Thin wrapper of ``isac figure rar-fig5c``: ``python -m experiments.rar_fig5c [--trials N] [--quick] [...]``
+(every option of ``isac figure``). The definition is ``experiments.figures.FIGURES["rar-fig5c"]``.
+"""
+
+import sys
+
+from agents.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["figure", "rar-fig5c", *sys.argv[1:]]))

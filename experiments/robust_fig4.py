@@ -1,0 +1,12 @@
+"""Robust ISAC, Fig. 4: run time vs N.
+
+Thin wrapper of ``isac figure robust-fig4``: ``python -m experiments.robust_fig4 [--trials N] [--quick] [...]``
+(every option of ``isac figure``). The definition is ``experiments.figures.FIGURES["robust-fig4"]``.
+"""
+
+import sys
+
+from agents.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["figure", "robust-fig4", *sys.argv[1:]]))
