@@ -211,3 +211,14 @@ def test_bad_discrete_actions_raise():
         env.step(a)
     with pytest.raises(ValueError, match="dict"):
         env.step(np.zeros(3))
+
+
+def test_module_prefixed_make_in_fresh_process():
+    """``gym.make("isac_env:isac_env/RydbergISAC-v0")`` imports the package and finds the id."""
+    code = (
+        "import gymnasium as gym; "
+        "env = gym.make('isac_env:isac_env/RydbergISAC-v0', num_ris=8, num_cells=4, num_clusters=2, num_rays=2); "
+        "print(env.reset(seed=0)[0].shape)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().startswith("(")
