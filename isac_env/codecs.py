@@ -11,6 +11,9 @@ Precoder part (``Box(-1, 1)`` of size ``2 Nt K``): ``a = [Re vec(W), Im vec(W)]`
 Phase part: continuous ``phi = exp(j pi a)`` (2-periodic in ``a``; encode returns
 ``angle(phi)/pi`` in ``(-1, 1]``); discrete ``phi = exp(j 2 pi i / 2**b)`` for level indices ``i``;
 ``quantize`` maps a continuous ``a`` to the nearest b-bit level.
+
+Observation helpers: :func:`cplx_features` (``[Re, Im]`` of a normalised complex array, clipped to
+``[-OBS_BOUND, OBS_BOUND]``), shared by every environment's observation encoder.
 All functions accept leading batch axes.
 """
 
@@ -21,8 +24,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from .physics.ris import phases_from_indices, quantize_indices
 
+#: Observations are clipped to [-OBS_BOUND, OBS_BOUND] (normalised features are O(1); the bound only
+#: matters for degenerate designs, e.g. log10 of an infinite CRB).
+OBS_BOUND = 100.0
+
 __all__ = [
+    "OBS_BOUND",
+    "check_action",
     "check_finite_action",
+    "cplx_features",
     "decode_phases",
     "decode_precoder",
     "encode_phases",
@@ -45,6 +55,37 @@ def check_finite_action(a: ArrayLike, shape: tuple[int, ...], name: str = "actio
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf entries")
     return arr
+
+
+def check_action(a: ArrayLike, shape: tuple[int, ...], name: str = "action") -> NDArray[np.float64]:
+    """:func:`check_finite_action` with the exact ``shape`` (no extra leading axes).
+
+    Raises:
+        ValueError: wrong shape, or NaN/inf entries.
+    """
+    arr = check_finite_action(a, shape, name)
+    if arr.ndim != len(shape):
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    return arr
+
+
+def cplx_features(x: ArrayLike, scale: ArrayLike, batch_ndim: int = 0) -> NDArray[np.float64]:
+    """Observation features ``[Re, Im]`` of ``x / scale``, flattened over the trailing axes and clipped.
+
+    Args:
+        x: complex array ``[*batch, ...]``.
+        scale: normalisation, broadcastable to ``x`` (e.g. the path-loss amplitude).
+        batch_ndim: number of leading batch axes kept.
+
+    Returns:
+        float64 ``[*batch, 2 * size]`` in ``[-OBS_BOUND, OBS_BOUND]``: all real parts, then all
+        imaginary parts (row-major).
+    """
+    z = np.asarray(np.divide(x, scale))
+    shape = (*z.shape[:batch_ndim], -1)
+    return np.clip(
+        np.concatenate([z.real.reshape(shape), z.imag.reshape(shape)], axis=-1), -OBS_BOUND, OBS_BOUND
+    )
 
 
 def decode_precoder(a: NDArray[np.float64], Nt: int, K: int, power_w: ArrayLike) -> NDArray[np.complex128]:

@@ -10,11 +10,11 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from .. import codecs
+from ..codecs import OBS_BOUND, check_action, cplx_features
 from ..config import EnvConfig, RobustISACConfig, split_kwargs
 from ..physics import robust
 from ..physics.units import w_to_dbm
 from .base import ISACEnv
-from .rydberg import OBS_BOUND, _check_action, _cplx_features
 
 __all__ = ["RobustISACEnv", "RobustTask"]
 
@@ -155,13 +155,13 @@ class RobustTask:
         if self.phase_mode == "discrete":
             if not isinstance(action, dict) or set(action) != {"precoder", "phases"}:
                 raise ValueError("action must be a dict with keys 'precoder' and 'phases'")
-            a_w = _check_action(action["precoder"], (*batch_shape, self.n_w), "action['precoder']")
-            idx = _check_action(action["phases"], (*batch_shape, self.N), "action['phases']")
+            a_w = check_action(action["precoder"], (*batch_shape, self.n_w), "action['precoder']")
+            idx = check_action(action["phases"], (*batch_shape, self.N), "action['phases']")
             if np.any(idx != np.round(idx)) or np.any(idx < 0) or np.any(idx >= 2**bits):
                 raise ValueError(f"action['phases'] must be integers in [0, {2**bits - 1}]")
             phi = codecs.decode_phases(idx, bits, "discrete")
         else:
-            a = _check_action(action, (*batch_shape, self.n_w + self.N), "action")
+            a = check_action(action, (*batch_shape, self.n_w + self.N), "action")
             a_w = a[..., : self.n_w]
             phi = codecs.decode_phases(a[..., self.n_w :], bits, self.phase_mode)
         p_w = 10.0 ** ((self.power_dbm_from_level(a_w[..., -1]) - 30.0) / 10.0)
@@ -179,20 +179,32 @@ class RobustTask:
         return np.concatenate([a_w, codecs.encode_phases(phi, bits, self.phase_mode)], axis=-1)
 
     # ------------------------------------------------------------------ step functions
+    def draw(self, scenario: robust.RobustScenario, rng: np.random.Generator) -> robust.MCDraws:
+        """The Monte-Carlo draws of one step of an unbatched scenario (``config.mc_draws`` of
+        ``config.mc_method``) from ``rng``, in the order :func:`robust.evaluate` takes them."""
+        c = self.config
+        return robust.draw_mc(scenario, rng, c.mc_draws, c.mc_method)
+
+    def draw_rows(self, scenario: robust.RobustScenario, rngs: list[np.random.Generator]) -> robust.MCDraws:
+        """Draws of a scenario batched ``[B]``, row i from ``rngs[i]`` exactly as :meth:`draw` of
+        ``scenario[i]`` would take them (:func:`robust.draw_mc_rows`)."""
+        c = self.config
+        return robust.draw_mc_rows(scenario, rngs, c.mc_draws, c.mc_method)
+
     def metrics(
         self,
         scenario: robust.RobustScenario,
         W: NDArray[np.complex128],
         phi: NDArray[np.complex128],
-        rng: np.random.Generator,
+        draws: robust.MCDraws,
     ) -> dict[str, NDArray[Any]]:
-        """Task metrics (``info["metrics"]``) of ``(W, phi)``: :func:`robust.evaluate` plus ``power_dbm``.
+        """Task metrics (``info["metrics"]``) of ``(W, phi)``: :func:`robust.evaluate_draws` plus ``power_dbm``.
 
-        Monte Carlo with ``config.mc_draws`` error draws from ``rng`` (method ``config.mc_method``),
-        certification with ``config.restriction``.
+        Monte Carlo over the given ``draws`` (:meth:`draw` / :meth:`draw_rows`), certification with
+        ``config.restriction``.
         """
-        c = self.config
-        m = robust.evaluate(scenario, W, robust.v_from_phi(phi), rng, c.mc_draws, c.mc_method, c.restriction)
+        v = robust.v_from_phi(phi)
+        m = robust.evaluate_draws(scenario, W, v, draws, self.config.restriction)
         m["power_dbm"] = w_to_dbm(np.maximum(m["power_w"], 1e-300))
         return m
 
@@ -222,12 +234,12 @@ class RobustTask:
         parts = []
         if self.env_config.obs_mode == "full":
             parts += [
-                _cplx_features(s.h_d_hat, s.scale_d[..., :, None], nb),
-                _cplx_features(s.G_hat, s.scale_G[..., :, None, None], nb),
+                cplx_features(s.h_d_hat, s.scale_d[..., :, None], nb),
+                cplx_features(s.G_hat, s.scale_G[..., :, None, None], nb),
             ]
         lg = lambda x, sc: np.log10(np.asarray(x) / np.asarray(sc) ** 2 + _LOG_FLOOR)  # noqa: E731
         parts += [
-            _cplx_features(s.alpha_hat, s.scale_alpha, nb),
+            cplx_features(s.alpha_hat, s.scale_alpha, nb),
             np.sin(s.theta),
             np.cos(s.theta),
             lg(s.eps_d2, s.scale_d),
@@ -251,7 +263,7 @@ class RobustTask:
         if self.env_config.obs_mode == "effective":
             h = robust.effective_channels(s, robust.v_from_phi(phi_prev))
             rms = np.sqrt(s.scale_d**2 + self.N * s.scale_G**2)
-            csi = np.concatenate([_cplx_features(h, rms[..., :, None], nb), features], axis=-1)
+            csi = np.concatenate([cplx_features(h, rms[..., :, None], nb), features], axis=-1)
         tail = np.zeros((*s.h_d_hat.shape[:nb], self.n_tail))
         if metrics is not None:
             tail[..., 0] = self.level_from_power_w(metrics["power_w"])
@@ -367,7 +379,7 @@ class RobustISACEnv(ISACEnv[robust.RobustScenario]):
     def _evaluate(
         self, scenario: robust.RobustScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]
     ) -> dict[str, Any]:
-        m = self.task.metrics(scenario, W, phi, self.np_random)
+        m = self.task.metrics(scenario, W, phi, self.task.draw(scenario, self.np_random))
         self._phi_prev = phi
         out: dict[str, Any] = {}
         for k, v in m.items():

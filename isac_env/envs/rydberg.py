@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from .. import codecs
 from ..bank import ChannelBank, as_channel_bank
+from ..codecs import OBS_BOUND, check_action, cplx_features
 from ..config import EnvConfig, RydbergISACConfig, split_kwargs
 from ..physics import rar
 from ..physics.channels import effective_channel
@@ -19,21 +20,8 @@ from .base import ISACEnv
 
 __all__ = ["OBS_BOUND", "RydbergISACEnv", "RydbergTask"]
 
-#: Observations are clipped to [-OBS_BOUND, OBS_BOUND] (normalised features are O(1); the bound only
-#: matters for degenerate designs, e.g. log10 of an infinite CRB).
-OBS_BOUND = 100.0
-
 #: metrics with one entry per user (lists in the single env's info)
 _PER_USER = ("sinr", "rate")
-
-
-def _cplx_features(x: NDArray[np.complex128], scale: Any, batch_ndim: int = 0) -> NDArray[np.float64]:
-    """``[Re, Im]`` of ``x / scale`` flattened over the trailing axes, clipped; ``[..., 2 size]``."""
-    z = np.asarray(x / scale)
-    shape = (*z.shape[:batch_ndim], -1)
-    return np.clip(
-        np.concatenate([z.real.reshape(shape), z.imag.reshape(shape)], axis=-1), -OBS_BOUND, OBS_BOUND
-    )
 
 
 @dataclass(frozen=True)
@@ -139,13 +127,13 @@ class RydbergTask:
         if self.phase_mode == "discrete":
             if not isinstance(action, dict) or set(action) != {"precoder", "phases"}:
                 raise ValueError("action must be a dict with keys 'precoder' and 'phases'")
-            a_w = _check_action(action["precoder"], (*batch_shape, self.n_w), "action['precoder']")
-            idx = _check_action(action["phases"], (*batch_shape, self.N), "action['phases']")
+            a_w = check_action(action["precoder"], (*batch_shape, self.n_w), "action['precoder']")
+            idx = check_action(action["phases"], (*batch_shape, self.N), "action['phases']")
             if np.any(idx != np.round(idx)) or np.any(idx < 0) or np.any(idx >= 2**bits):
                 raise ValueError(f"action['phases'] must be integers in [0, {2**bits - 1}]")
             phi = codecs.decode_phases(idx, bits, "discrete")
         else:
-            a = _check_action(action, (*batch_shape, self.n_w + self.N), "action")
+            a = check_action(action, (*batch_shape, self.n_w + self.N), "action")
             a_w = a[..., : self.n_w]
             phi = codecs.decode_phases(a[..., self.n_w :], bits, self.phase_mode)
         W = codecs.decode_precoder(a_w, self.Nt, self.K, p_max)
@@ -191,9 +179,9 @@ class RydbergTask:
             K = self.K
             return np.concatenate(
                 [
-                    _cplx_features(s.H_BR, sc[..., 0, None, None], nb),
-                    _cplx_features(s.H_RU, sc[..., 1 : 1 + K, None, None], nb),
-                    _cplx_features(s.H_BU, sc[..., 1 + K :, None, None], nb),
+                    cplx_features(s.H_BR, sc[..., 0, None, None], nb),
+                    cplx_features(s.H_RU, sc[..., 1 : 1 + K, None, None], nb),
+                    cplx_features(s.H_BU, sc[..., 1 + K :, None, None], nb),
                 ],
                 axis=-1,
             ).astype(np.float32)
@@ -233,7 +221,7 @@ class RydbergTask:
         H = effective_channel(s.H_BU, s.H_RU, s.H_BR, phi_prev)
         v = rar.sensing_vectors_of(s, phi_prev)[..., 0]
         return np.concatenate(
-            [_cplx_features(H, s_h[..., :, None, None], nb), _cplx_features(v, s_v[..., None], nb)],
+            [cplx_features(H, s_h[..., :, None, None], nb), cplx_features(v, s_v[..., None], nb)],
             axis=-1,
         ).astype(np.float32)
 
@@ -250,13 +238,6 @@ class RydbergTask:
             tail[..., K] = np.log10(np.asarray(metrics["crb_trace"]) / s.eps)
             tail[..., K + 1] = np.log1p(metrics["crb_violation"])
         return np.clip(tail, -OBS_BOUND, OBS_BOUND).astype(np.float32)
-
-
-def _check_action(a: Any, shape: tuple[int, ...], name: str) -> NDArray[np.float64]:
-    arr = codecs.check_finite_action(a, shape, name)
-    if arr.ndim != len(shape):
-        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-    return arr
 
 
 class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):

@@ -14,6 +14,7 @@ from .units import db_to_lin
 
 __all__ = [
     "complex_normal",
+    "complex_normal_from_standard",
     "effective_channel",
     "path_loss",
     "rar_clustered_channel",
@@ -24,8 +25,25 @@ __all__ = [
 def complex_normal(
     rng: np.random.Generator, shape: tuple[int, ...], var: ArrayLike = 1.0
 ) -> NDArray[np.complex128]:
-    """i.i.d. circularly-symmetric complex Gaussian ``CN(0, var)`` samples of ``shape``."""
-    z = rng.standard_normal((*shape, 2))
+    """i.i.d. circularly-symmetric complex Gaussian ``CN(0, var)`` samples of ``shape``.
+
+    Draws ``rng.standard_normal((*shape, 2))`` and maps it with :func:`complex_normal_from_standard`.
+    """
+    return complex_normal_from_standard(rng.standard_normal((*shape, 2)), var)
+
+
+def complex_normal_from_standard(z: NDArray[np.float64], var: ArrayLike = 1.0) -> NDArray[np.complex128]:
+    """``CN(0, var)`` samples ``sqrt(var / 2) (z[..., 0] + j z[..., 1])`` from standard normals.
+
+    Lets a caller draw the randomness first (e.g. per generator) and fix the variance later.
+
+    Args:
+        z: float64 ``[..., 2]`` i.i.d. ``N(0, 1)`` (real, imaginary) pairs.
+        var: variance, broadcastable to ``z.shape[:-1]``.
+
+    Returns:
+        complex128 ``z.shape[:-1]``.
+    """
     return np.sqrt(np.asarray(var, dtype=np.float64) / 2.0) * (z[..., 0] + 1j * z[..., 1])
 
 

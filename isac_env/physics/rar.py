@@ -23,7 +23,7 @@ from .channels import (
     rar_clustered_channel,
     rician_channel,
 )
-from .comms import rate_bps_hz, sinr_rar
+from .comms import link_gains_factored, rate_bps_hz, sinr_rar_from_gains
 from .rydberg import calibrate_lo_amplitude, calibrate_noise, reference_signal_energy
 from .sensing import crb_from_terms, crb_trace_from_terms, fim_terms, sensing_vectors
 from .units import dbm_to_w
@@ -267,8 +267,15 @@ def effective_channels(scenario: RydbergScenario, phi: NDArray[np.complex128]) -
 def sinr(
     scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]
 ) -> NDArray[np.float64]:
-    """Per-user SINR (23) (linear), ``[..., K]``; includes the distortion term if configured."""
-    return sinr_rar(effective_channels(scenario, phi), W, scenario.sigma_q2, scenario.b, scenario.rsr_model)
+    """Per-user SINR (23) (linear), ``[..., K]``; includes the distortion term if configured.
+
+    Uses the factored link gains ``H_BU W + H_RU (phi ⊙ (H_BR W))``
+    (:func:`~isac_env.physics.comms.link_gains_factored`), which equal ``H_eff(phi) W`` of
+    :func:`effective_channels` up to rounding without forming ``H_eff``.
+    """
+    s = scenario
+    G = link_gains_factored(s.H_BU, s.H_RU, s.H_BR, phi, W)
+    return sinr_rar_from_gains(G, s.sigma_q2, s.b, s.rsr_model)
 
 
 def sum_rate(

@@ -18,7 +18,10 @@ arXiv:2401.13882). Conventions:
   for unit-modulus ``v``, spec 1.4).
 
 Monte-Carlo estimators take an explicit ``rng`` and put the draws on a new leading axis
-``[D, ...]``; outage/failure probabilities are averaged over it. Safe approximations return
+``[D, ...]``; outage/failure probabilities are averaged over it. Each is split into a draw of
+standard normals (:func:`draw_mc`, :func:`draw_mc_rows`: per-row generators of a batch) and an
+evaluation with given draws (:func:`evaluate_draws`, ``*_from_draws``); the ``rng`` forms are these
+two composed, so every path shares one implementation. Safe approximations return
 margins (>= 0 means the restriction holds) and a ``certified`` flag.
 """
 
@@ -34,13 +37,14 @@ from scipy import special
 
 from ..config import ROBUST_RESTRICTIONS, RobustISACConfig
 from .arrays import steering_vector, steering_vector_derivative
-from .channels import complex_normal, path_loss, rician_channel
+from .channels import complex_normal, complex_normal_from_standard, path_loss, rician_channel
 from .comms import link_gains, rate_bps_hz, sinr_from_gains
 from .rar import transmit_power_w
 from .sensing import doa_crb_known_alpha, sensing_gain
 from .units import db_to_lin, dbm_to_w
 
 __all__ = [
+    "MCDraws",
     "RobustScenario",
     "SafeApproximation",
     "age_scenario",
@@ -48,16 +52,22 @@ __all__ = [
     "certify",
     "crb",
     "crb_failure_exact",
+    "crb_failure_from_draws",
     "crb_failure_mc",
     "crb_margin",
     "draw_alpha_errors",
     "draw_csi_errors",
     "draw_effective_errors",
+    "draw_mc",
+    "draw_mc_rows",
     "effective_channels",
     "effective_error_variance",
     "evaluate",
+    "evaluate_draws",
+    "mc_batch_shape",
     "phi_from_v",
     "rate_margin",
+    "rate_outage_from_draws",
     "rate_outage_mc",
     "rate_restriction_terms",
     "rates",
@@ -436,7 +446,7 @@ def crb(scenario: RobustScenario, W: NDArray[np.complex128], *, true: bool = Fal
     s = scenario
     R = W @ np.conj(np.swapaxes(W, -1, -2))
     alpha = s.alpha_true if true else s.alpha_hat
-    return doa_crb_known_alpha(s.a, s.da, R, alpha, s.L, s.sigma_s2[..., None])
+    return doa_crb_known_alpha(s.a, s.da, R, alpha, s.L[..., None], s.sigma_s2[..., None])
 
 
 # --------------------------------------------------------------------------- Monte Carlo
@@ -444,6 +454,124 @@ def effective_error_variance(scenario: RobustScenario, v: NDArray[np.complex128]
     """``sigma_e,k^2 = eps_d,k^2 + ||v||^2 eps_G,k^2`` (spec 1.4, ``C_k = sigma_e,k^2 I``), ``[..., K]``."""
     vn = np.sum(np.abs(np.asarray(v)) ** 2, axis=-1)[..., None]
     return scenario.eps_d2 + vn * scenario.eps_G2
+
+
+@dataclass(frozen=True)
+class MCDraws:
+    """The randomness of one Monte-Carlo evaluation, drawn before the design is known.
+
+    Every array holds i.i.d. ``N(0, 1)`` (real, imaginary) pairs on its last axis, with the draws on
+    the leading axis ``D``; the ``*_from_draws`` estimators scale them to the design-dependent error
+    variances with :func:`~isac_env.physics.channels.complex_normal_from_standard`. Drawing first
+    and evaluating later lets a batch of designs ``[B]`` take row i's draws from its own generator
+    (:func:`draw_mc_rows`) and still be evaluated in one batched call, with the same numbers as B
+    unbatched :func:`evaluate` calls.
+
+    Attributes:
+        method: outage sampler the rate draws belong to (``"projected"``, ``"effective"``, ``"full"``).
+        rate: ``projected``: ``(z [D, ..., K, K, 2],)`` (K-dim projected errors, one per user);
+            ``effective``: ``(z [D, ..., K, Nt, 2],)``; ``full``: ``(dh [D, ..., K, Nt, 2],
+            dG [D, ..., K, N, Nt, 2])``.
+        alpha: ``[D, ..., T, 2]`` reflection-coefficient errors (13).
+    """
+
+    method: str
+    rate: tuple[NDArray[np.float64], ...]
+    alpha: NDArray[np.float64]
+
+    @property
+    def num_draws(self) -> int:
+        """Number of Monte-Carlo draws ``D``."""
+        return int(self.alpha.shape[0])
+
+
+def _check_method(method: str) -> None:
+    if method not in ("projected", "effective", "full"):
+        raise ValueError(f"method must be 'projected', 'effective' or 'full', got {method!r}")
+
+
+def _rate_draw_shapes(
+    scenario: RobustScenario, method: str, batch_shape: tuple[int, ...]
+) -> list[tuple[int, ...]]:
+    """Shapes (without ``D`` and the trailing 2) of the rate-outage draws of ``method``."""
+    _check_method(method)
+    K, N, Nt = scenario.G_hat.shape[-3:]
+    if method == "projected":
+        return [(*batch_shape, K, K)]
+    if method == "effective":
+        return [(*batch_shape, K, Nt)]
+    return [(*batch_shape, K, Nt), (*batch_shape, K, N, Nt)]
+
+
+def mc_batch_shape(
+    scenario: RobustScenario, W: NDArray[np.complex128], v: NDArray[np.complex128], method: str
+) -> tuple[int, ...]:
+    """Batch shape of the rate-outage draws of ``(W, v)``: the broadcast of the scenario's, ``W``'s
+    and ``v``'s batch axes (``"projected"``), of the scenario's and ``v``'s (``"effective"``), or the
+    scenario's (``"full"``, whose errors do not depend on the design)."""
+    _check_method(method)
+    shapes = [scenario.batch_shape]
+    if method in ("projected", "effective"):
+        shapes.append(np.shape(v)[:-1])
+    if method == "projected":
+        shapes.append(np.shape(W)[:-2])
+    return tuple(np.broadcast_shapes(*shapes))
+
+
+def draw_mc(
+    scenario: RobustScenario,
+    rng: np.random.Generator,
+    num_draws: int = 1000,
+    method: str = "projected",
+    batch_shape: tuple[int, ...] | None = None,
+) -> MCDraws:
+    """Draw the randomness of one :func:`evaluate` call: the rate draws, then the ``alpha`` draws.
+
+    Args:
+        scenario: the (possibly batched) scenario; fixes ``K``, ``N``, ``Nt``, ``T``.
+        rng: source of the draws, consumed in the order of :func:`evaluate`.
+        num_draws: Monte-Carlo draws ``D``.
+        method: outage sampler (see :func:`rate_outage_mc`).
+        batch_shape: batch axes of the rate draws (:func:`mc_batch_shape`); default the scenario's.
+            The ``alpha`` draws always have the scenario's batch axes.
+
+    Returns:
+        :class:`MCDraws`.
+    """
+    batch = scenario.batch_shape if batch_shape is None else tuple(batch_shape)
+    rate = tuple(
+        rng.standard_normal((num_draws, *shape, 2)) for shape in _rate_draw_shapes(scenario, method, batch)
+    )
+    alpha = rng.standard_normal((num_draws, *scenario.alpha_hat.shape, 2))
+    return MCDraws(method=method, rate=rate, alpha=alpha)
+
+
+def draw_mc_rows(
+    scenario: RobustScenario,
+    rngs: list[np.random.Generator],
+    num_draws: int = 1000,
+    method: str = "projected",
+) -> MCDraws:
+    """Draws for a scenario batched ``[B]`` with row ``i`` drawn from ``rngs[i]``.
+
+    Equal to stacking ``draw_mc(scenario[i], rngs[i], num_draws, method)`` on axis 1 (after ``D``),
+    so ``evaluate_draws`` on the batch reproduces B unbatched :func:`evaluate` calls, each with its
+    own generator. Arrays are views ``[D, B, ...]`` of row-contiguous buffers ``[B, D, ...]``.
+
+    Args:
+        scenario: batched scenario, ``batch_shape == (len(rngs),)``.
+        rngs: one generator per row.
+    """
+    B = len(rngs)
+    if scenario.batch_shape != (B,):
+        raise ValueError(f"scenario batch shape {scenario.batch_shape} does not match {B} generators")
+    shapes = [*_rate_draw_shapes(scenario, method, ()), scenario.alpha_hat.shape[1:]]
+    bufs = [np.empty((B, num_draws, *shape, 2)) for shape in shapes]
+    for i, rng in enumerate(rngs):
+        for buf in bufs:  # same order as draw_mc: rate draws, then alpha
+            rng.standard_normal(out=buf[i])
+    views = [np.moveaxis(buf, 0, 1) for buf in bufs]
+    return MCDraws(method=method, rate=tuple(views[:-1]), alpha=views[-1])
 
 
 def draw_csi_errors(
@@ -481,6 +609,41 @@ def draw_alpha_errors(
     return complex_normal(rng, (num_draws, *s.alpha_hat.shape), s.sigma_alpha2)
 
 
+def rate_outage_from_draws(
+    scenario: RobustScenario,
+    W: NDArray[np.complex128],
+    v: NDArray[np.complex128],
+    draws: tuple[NDArray[np.float64], ...],
+    method: str = "projected",
+) -> NDArray[np.float64]:
+    """Empirical rate-outage probability of (14b) from given standard-normal draws, ``[..., K]``.
+
+    See :func:`rate_outage_mc` for the samplers; ``draws`` is :attr:`MCDraws.rate` of ``method``.
+    """
+    _check_method(method)
+    s = scenario
+    if method == "projected":
+        W = np.asarray(W, dtype=np.complex128)
+        Wh = np.conj(np.swapaxes(W, -1, -2))  # [..., K, Nt]
+        g_hat = np.einsum("...jt,...kt->...kj", Wh, effective_channels(s, v))  # [..., K, K]: w_j^H h_k
+        lam, U = np.linalg.eigh(Wh @ W)
+        Lw = U * np.sqrt(np.maximum(lam, 0.0))[..., None, :]  # L_W L_W^H = W^H W
+        var = effective_error_variance(s, v)  # [..., K]
+        z = complex_normal_from_standard(draws[0], var[..., None])
+        g = g_hat + np.einsum("...jl,...kl->...kj", Lw, z)
+        sn = sinr_from_gains(g[..., None, :], np.asarray(s.sigma2, dtype=np.float64))
+    else:
+        if method == "effective":
+            var = effective_error_variance(s, v)
+            h = effective_channels(s, v) + complex_normal_from_standard(draws[0], var[..., None])
+        else:
+            dh = complex_normal_from_standard(draws[0], s.eps_d2[..., None])
+            dG = complex_normal_from_standard(draws[1], s.eps_G2[..., None, None])
+            h = cascaded_effective_channel(s.h_d_hat + dh, s.G_hat + dG, v)
+        sn = sinr_miso(h, W, s.sigma2)
+    return np.mean(rate_bps_hz(sn) < np.log2(1.0 + s.gamma), axis=0)
+
+
 def rate_outage_mc(
     scenario: RobustScenario,
     W: NDArray[np.complex128],
@@ -499,6 +662,8 @@ def rate_outage_mc(
       ``W^H (h_k - hat h_k) ~ CN(0, sigma_e,k^2 W^H W)``, so it draws ``K``-dim vectors
       ``g_k = W^H hat h_k + L_W z_k`` with ``L_W L_W^H = W^H W``, ``z_k ~ CN(0, sigma_e,k^2 I_K)``.
 
+    Draws with :func:`draw_mc` (rate part) and evaluates with :func:`rate_outage_from_draws`.
+
     Args:
         scenario: estimated CSI and error statistics.
         W: ``[..., Nt, K]`` precoder (W); v: ``[..., N]`` RIS vector.
@@ -509,29 +674,23 @@ def rate_outage_mc(
     Returns:
         float64 ``[..., K]`` in [0, 1].
     """
+    batch = mc_batch_shape(scenario, W, v, method)
+    draws = tuple(
+        rng.standard_normal((num_draws, *sh, 2)) for sh in _rate_draw_shapes(scenario, method, batch)
+    )
+    return rate_outage_from_draws(scenario, W, v, draws, method)
+
+
+def crb_failure_from_draws(
+    scenario: RobustScenario, W: NDArray[np.complex128], draws: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Empirical CRB-failure probability of (14c) from standard-normal ``alpha`` draws
+    ``[D, ..., T, 2]`` (:attr:`MCDraws.alpha`), ``[..., T]``; see :func:`crb_failure_mc`."""
     s = scenario
-    if method == "projected":
-        W = np.asarray(W, dtype=np.complex128)
-        Wh = np.conj(np.swapaxes(W, -1, -2))  # [..., K, Nt]
-        g_hat = np.einsum("...jt,...kt->...kj", Wh, effective_channels(s, v))  # [..., K, K]: w_j^H h_k
-        lam, U = np.linalg.eigh(Wh @ W)
-        Lw = U * np.sqrt(np.maximum(lam, 0.0))[..., None, :]  # L_W L_W^H = W^H W
-        var = effective_error_variance(s, v)  # [..., K]
-        z = complex_normal(
-            rng, (num_draws, *np.broadcast_shapes(g_hat.shape, (*var.shape, 1))), var[..., None]
-        )
-        g = g_hat + np.einsum("...jl,...kl->...kj", Lw, z)
-        sn = sinr_from_gains(g[..., None, :], np.asarray(s.sigma2, dtype=np.float64))
-    elif method in ("effective", "full"):
-        if method == "effective":
-            h = effective_channels(s, v) + draw_effective_errors(s, v, rng, num_draws)
-        else:
-            dh, dG = draw_csi_errors(s, rng, num_draws)
-            h = cascaded_effective_channel(s.h_d_hat + dh, s.G_hat + dG, v)
-        sn = sinr_miso(h, W, s.sigma2)
-    else:
-        raise ValueError(f"method must be 'projected', 'effective' or 'full', got {method!r}")
-    return np.mean(rate_bps_hz(sn) < np.log2(1.0 + s.gamma), axis=0)
+    alpha = s.alpha_hat + complex_normal_from_standard(draws, s.sigma_alpha2)
+    R = W @ np.conj(np.swapaxes(W, -1, -2))
+    c = doa_crb_known_alpha(s.a, s.da, R, alpha, s.L[..., None], s.sigma_s2[..., None])
+    return np.mean(c >= s.eps, axis=0)
 
 
 def crb_failure_mc(
@@ -542,11 +701,8 @@ def crb_failure_mc(
     ``alpha_t = hat alpha_t + Delta alpha_t`` is drawn ``num_draws`` times; the CRB (10) is
     evaluated with :func:`isac_env.physics.sensing.doa_crb_known_alpha`.
     """
-    s = scenario
-    alpha = s.alpha_hat + draw_alpha_errors(s, rng, num_draws)
-    R = W @ np.conj(np.swapaxes(W, -1, -2))
-    c = doa_crb_known_alpha(s.a, s.da, R, alpha, s.L, s.sigma_s2[..., None])
-    return np.mean(c >= s.eps, axis=0)
+    z = rng.standard_normal((num_draws, *scenario.alpha_hat.shape, 2))
+    return crb_failure_from_draws(scenario, W, z)
 
 
 def crb_failure_exact(scenario: RobustScenario, W: NDArray[np.complex128]) -> NDArray[np.float64]:
@@ -688,7 +844,7 @@ def crb_margin(scenario: RobustScenario, W: NDArray[np.complex128]) -> NDArray[n
     ``Phi(nu_s) = 1 - rho_s``; ``>= 0`` certifies ``Pr{CRB(theta_t) >= eps_t} <= rho_s``.
     """
     s = scenario
-    nu_s = -special.ndtri(np.asarray(s.rho_s))  # Phi(nu_s) = 1 - rho_s
+    nu_s = -special.ndtri(s.rho_s[..., None])  # Phi(nu_s) = 1 - rho_s
     xi = sensing_gains(s, W)
     a = np.abs(s.alpha_hat)
     return xi * (a**2 - np.sqrt(2.0) * nu_s * np.sqrt(s.sigma_alpha2) * a) - s.tau
@@ -739,7 +895,30 @@ def evaluate(
     method: str = "projected",
     variant: str | None = None,
 ) -> dict[str, NDArray[Any]]:
-    """All task metrics of a design in one pass.
+    """All task metrics of a design in one pass, with ``num_draws`` Monte-Carlo draws from ``rng``.
+
+    ``evaluate_draws(scenario, W, v, draw_mc(scenario, rng, num_draws, method, mc_batch_shape(...)),
+    variant)``; see :func:`evaluate_draws` for the metrics.
+    """
+    draws = draw_mc(scenario, rng, num_draws, method, mc_batch_shape(scenario, W, v, method))
+    return evaluate_draws(scenario, W, v, draws, variant)
+
+
+def evaluate_draws(
+    scenario: RobustScenario,
+    W: NDArray[np.complex128],
+    v: NDArray[np.complex128],
+    draws: MCDraws,
+    variant: str | None = None,
+) -> dict[str, NDArray[Any]]:
+    """All task metrics of a design in one pass, with given Monte-Carlo draws (:func:`draw_mc`).
+
+    Args:
+        scenario: estimated CSI, error statistics and the stored truth.
+        W: ``[..., Nt, K]`` precoder (W); v: ``[..., N]`` RIS vector (``v = conj(phi)``).
+        draws: :class:`MCDraws` whose batch axes broadcast with the design's (one generator's
+            draws for an unbatched call, :func:`draw_mc_rows` for a batch of sub-environments).
+        variant: safe-approximation variant for :func:`certify` (default ``scenario.restriction``).
 
     Returns:
         ``power_w`` ``[...]`` (14a); ``rate_est`` ``[..., K]`` (bit/s/Hz on the estimates),
@@ -750,8 +929,8 @@ def evaluate(
         ``max(0, outage - rho_c)`` and ``crb_violation`` ``[..., T]`` = ``max(0, failure - rho_s)``.
     """
     s = scenario
-    out = rate_outage_mc(s, W, v, rng, num_draws, method)
-    fail = crb_failure_mc(s, W, rng, num_draws)
+    out = rate_outage_from_draws(s, W, v, draws.rate, draws.method)
+    fail = crb_failure_from_draws(s, W, draws.alpha)
     cert = certify(s, W, v, variant)
     return {
         "power_w": transmit_power_w(W),
@@ -765,6 +944,6 @@ def evaluate(
         "rate_margin": cert.rate_margin,
         "crb_margin": cert.crb_margin,
         "certified": cert.certified,
-        "outage_violation": np.maximum(0.0, out - s.rho_c),
-        "crb_violation": np.maximum(0.0, fail - s.rho_s),
+        "outage_violation": np.maximum(0.0, out - s.rho_c[..., None]),
+        "crb_violation": np.maximum(0.0, fail - s.rho_s[..., None]),
     }

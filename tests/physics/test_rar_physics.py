@@ -70,6 +70,36 @@ def test_sinr_two_users_by_loops():
         assert got[k] == pytest.approx(sig / (intf + M * s2[k]))
 
 
+@pytest.mark.parametrize("batch", [(), (5,)])
+@pytest.mark.parametrize("rsr_model", ["linear", "distortion"])
+def test_factored_link_gains_equal_effective_channel_path(rng, batch, rsr_model):
+    """``H_BU W + H_RU (phi * (H_BR W))`` equals ``H_eff(phi) W`` (eq. (3) into (23)) to 1e-12,
+    at the Table-I size, unbatched and batched (also broadcasting one scenario over B designs)."""
+    cfg = RydbergISACConfig(rsr_model=rsr_model)
+    scs = [P.sample_scenario(cfg, rng) for _ in range(max(1, int(np.prod(batch))))]
+    s = P.stack_scenarios(scs) if batch else scs[0]
+    d = s.dims
+    W, phi = random_design(rng, d["Nt"], d["K"], d["N"], 1.0, batch=batch)
+    H = rar.effective_channels(s, phi)
+    G_ref = comms.link_gains(H, W)
+    G = comms.link_gains_factored(s.H_BU, s.H_RU, s.H_BR, phi, W)
+    assert G.shape == G_ref.shape == (*batch, d["K"], d["M"], d["K"]) and G.dtype == np.complex128
+    np.testing.assert_allclose(G, G_ref, rtol=1e-12, atol=1e-12 * np.abs(G_ref).max())
+    ref = comms.sinr_rar(H, W, s.sigma_q2, s.b, rsr_model)
+    np.testing.assert_allclose(P.sinr(s, W, phi), ref, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(
+        P.evaluate(s, W, phi)["sum_rate"], np.sum(np.log2(1 + ref), axis=-1), rtol=1e-12, atol=0
+    )
+    # one scenario, a batch of designs (broadcast)
+    Wb, phib = random_design(rng, d["Nt"], d["K"], d["N"], 1.0, batch=(3,))
+    np.testing.assert_allclose(
+        P.sinr(scs[0], Wb, phib),
+        comms.sinr_rar(rar.effective_channels(scs[0], phib), Wb, scs[0].sigma_q2, scs[0].b, rsr_model),
+        rtol=1e-12,
+        atol=0,
+    )
+
+
 def test_lo_drops_out_of_linear_sinr(scenario, rng):
     """D_b is unitary: re-drawing the LO phases and strength leaves (23) unchanged (spec 3, fact 1)."""
     W, phi = random_design(rng, 4, 2, 8, 1.0)

@@ -360,3 +360,30 @@ def test_scenario_replace_and_validation():
     with pytest.raises(ValueError, match="restriction"):
         dataclasses.replace(s, restriction="nope")
     assert s.replace(restriction="lb").restriction == "lb"
+
+
+@pytest.mark.parametrize("method", ["projected", "effective", "full"])
+def test_draws_split_matches_rng_evaluate_and_rows(method):
+    """``evaluate`` = ``evaluate_draws(draw_mc(...))``; a batch with per-row generators
+    (``draw_mc_rows``) reproduces B unbatched ``evaluate`` calls (B = 3 != K, T)."""
+    ss = [_scn(i, **SMALL) for i in range(3)]
+    sb = R.stack_scenarios(ss)
+    rng = np.random.default_rng(9)
+    v = np.exp(2j * np.pi * rng.random((3, 4)))
+    W = channels.complex_normal(rng, (3, 4, 2), 1e-2)
+    singles = [R.evaluate(ss[i], W[i], v[i], np.random.default_rng(20 + i), 300, method) for i in range(3)]
+    d0 = R.draw_mc(ss[0], np.random.default_rng(20), 300, method)
+    assert d0.num_draws == 300 and d0.alpha.shape == (300, 2, 2)
+    again = R.evaluate_draws(ss[0], W[0], v[0], d0)
+    assert all(np.array_equal(again[k], singles[0][k]) for k in again)
+    rows = R.draw_mc_rows(sb, [np.random.default_rng(20 + i) for i in range(3)], 300, method)
+    for z, z0 in zip(rows.rate, d0.rate, strict=True):
+        np.testing.assert_array_equal(z[:, 0], z0)
+    batched = R.evaluate_draws(sb, W, v, rows)
+    for i in range(3):
+        for k, val in singles[i].items():
+            np.testing.assert_allclose(batched[k][i], val, rtol=1e-12, atol=0, err_msg=k)
+    with pytest.raises(ValueError, match="generators"):
+        R.draw_mc_rows(sb, [rng], 10, method)
+    with pytest.raises(ValueError, match="method"):
+        R.draw_mc(ss[0], rng, 10, "fast")
