@@ -165,9 +165,11 @@ def test_hyperparam_overrides_and_normalize(tmp_path):
     assert env.action_space.contains(action)
 
 
-@pytest.mark.slow
 def test_short_ppo_training_beats_random_phases(tmp_path):
-    """~2k PPO steps on a small scenario: fewer CRB violations and a higher reward than random designs."""
+    """~2k PPO steps on a small scenario: fewer CRB violations and a higher reward than random designs.
+
+    About 7 s on two shared cores, so it runs by default.
+    """
     env_kwargs = {**SMALL_RAR, "horizon": 10}
     run = tr.train(
         "isac_env/RydbergISAC-v0",
