@@ -9,6 +9,7 @@ import gymnasium as gym
 __all__ = ["ENV_IDS", "register_envs"]
 
 _RYDBERG_VEC = "isac_env.envs.vector:RydbergISACVectorEnv"
+_ROBUST_VEC = "isac_env.envs.vector:RobustISACVectorEnv"
 
 #: id -> (entry point, default kwargs, max_episode_steps or None, vector entry point or None)
 ENV_SPECS: dict[str, tuple[str, dict[str, Any], str | None]] = {
@@ -23,11 +24,15 @@ ENV_SPECS: dict[str, tuple[str, dict[str, Any], str | None]] = {
         {"phase_bits": 2, "phase_action": "quantize"},
         _RYDBERG_VEC,
     ),
-    "isac_env/RobustISAC-v0": ("isac_env.envs.robust:RobustISACEnv", {"phase_action": "discrete"}, None),
+    "isac_env/RobustISAC-v0": (
+        "isac_env.envs.robust:RobustISACEnv",
+        {"phase_action": "discrete"},
+        _ROBUST_VEC,
+    ),
     "isac_env/RobustISAC-Continuous-v0": (
         "isac_env.envs.robust:RobustISACEnv",
         {"phase_action": "quantize"},
-        None,
+        _ROBUST_VEC,
     ),
 }
 

@@ -1,6 +1,7 @@
 """isac-gym environments."""
 
+from .robust import RobustISACEnv
 from .rydberg import RydbergISACEnv
-from .vector import RydbergISACVectorEnv
+from .vector import RobustISACVectorEnv, RydbergISACVectorEnv
 
-__all__ = ["RydbergISACEnv", "RydbergISACVectorEnv"]
+__all__ = ["RobustISACEnv", "RobustISACVectorEnv", "RydbergISACEnv", "RydbergISACVectorEnv"]

@@ -255,16 +255,38 @@ class RobustTask:
         phi_prev: NDArray[np.complex128],
         metrics: dict[str, Any] | None,
     ) -> NDArray[np.float32]:
-        """Observation ``[..., n_csi + K + T + 3]`` float32 (see :class:`RobustISACEnv`)."""
+        """Observation ``[..., n_csi + K + T + 3]`` float32 (see :class:`RobustISACEnv`).
+
+        Args:
+            scenario: current scenario (batched or not).
+            features: :meth:`scenario_features` of ``scenario``.
+            phi_prev: the last played reflection vector ``[..., N]`` (ones after a reset).
+            metrics: the last step's :meth:`metrics` or ``None`` after a reset (zero tail).
+        """
+        return np.concatenate(
+            [self.observe_csi(scenario, features, phi_prev), self.observe_tail(scenario, metrics)], axis=-1
+        )
+
+    def observe_csi(
+        self, scenario: robust.RobustScenario, features: NDArray[np.float64], phi_prev: NDArray[np.complex128]
+    ) -> NDArray[np.float32]:
+        """Scenario part ``[..., n_csi]`` of the observation (constant within a static episode for
+        ``obs_mode="full"``; ``"effective"`` prepends ``hat h_k(v_prev)`` normalised by its RMS)."""
+        if self.env_config.obs_mode != "effective":
+            return features.astype(np.float32)
         s = scenario
         nb = s.h_d_hat.ndim - 2
+        h = robust.effective_channels(s, robust.v_from_phi(phi_prev))
+        rms = np.sqrt(s.scale_d**2 + self.N * s.scale_G**2)
+        return np.concatenate([cplx_features(h, rms[..., :, None], nb), features], axis=-1).astype(np.float32)
+
+    def observe_tail(
+        self, scenario: robust.RobustScenario, metrics: dict[str, Any] | None
+    ) -> NDArray[np.float32]:
+        """Previous-step part ``[..., K + T + 3]``: power level, outage ``[K]``, CRB failure ``[T]``,
+        certified (0/1), cost (zeros for ``metrics=None``)."""
         K, T = self.K, self.T
-        csi = features
-        if self.env_config.obs_mode == "effective":
-            h = robust.effective_channels(s, robust.v_from_phi(phi_prev))
-            rms = np.sqrt(s.scale_d**2 + self.N * s.scale_G**2)
-            csi = np.concatenate([cplx_features(h, rms[..., :, None], nb), features], axis=-1)
-        tail = np.zeros((*s.h_d_hat.shape[:nb], self.n_tail))
+        tail = np.zeros((*scenario.batch_shape, self.n_tail))
         if metrics is not None:
             tail[..., 0] = self.level_from_power_w(metrics["power_w"])
             tail[..., 1 : 1 + K] = np.asarray(metrics["outage"])
@@ -273,7 +295,7 @@ class RobustTask:
             tail[..., 2 + K + T] = np.sum(metrics["outage_violation"], axis=-1) + np.sum(
                 metrics["crb_violation"], axis=-1
             )
-        return np.concatenate([csi, np.clip(tail, -OBS_BOUND, OBS_BOUND)], axis=-1).astype(np.float32)
+        return np.clip(tail, -OBS_BOUND, OBS_BOUND).astype(np.float32)
 
 
 class RobustISACEnv(ISACEnv[robust.RobustScenario]):

@@ -2,13 +2,15 @@
 
 ``gym.make_vec(id, num_envs=B)`` builds these (each id's ``vector_entry_point``). The physics is
 called once per step with a leading batch axis ``[B, ...]`` through the same task functions the
-single environments use (:class:`~isac_env.envs.rydberg.RydbergTask`), so sub-env ``i`` of
+single environments use (:class:`~isac_env.envs.rydberg.RydbergTask`,
+:class:`~isac_env.envs.robust.RobustTask`), so sub-env ``i`` of
 ``make_vec(id, num_envs=B)`` reset with ``seed`` reproduces ``make(id)`` reset with ``seed + i``
 (observations, rewards, truncations and infos, exactly up to NumPy summation order, < 1e-12).
 
 Randomness: every sub-env owns its ``np.random.Generator`` (``seeding.np_random(seed + i)``, as
 ``SyncVectorEnv`` would create it); scenario draws and Gauss-Markov innovations are taken from it
-row by row, the maths on the drawn arrays is batched. With ``channel_bank=`` a reset takes a
+row by row, the maths on the drawn arrays is batched (RobustISAC's per-step Monte-Carlo error draws
+too: :func:`~isac_env.physics.robust.draw_mc_rows`). With ``channel_bank=`` a reset takes a
 scenario from a pre-generated :class:`~isac_env.bank.ChannelBank` (index drawn from the sub-env's
 generator) instead of drawing one, which removes the draw cost from long trainings.
 
@@ -38,11 +40,19 @@ from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
 from ..bank import ChannelBank, as_channel_bank
-from ..config import EnvConfig, RydbergISACConfig
-from ..physics import rar
+from ..config import EnvConfig, RobustISACConfig, RydbergISACConfig
+from ..physics import rar, robust
+from .robust import RobustTask
 from .rydberg import RydbergTask
 
-__all__ = ["ISACVectorEnv", "RydbergISACVectorEnv", "scenario_rows", "set_scenario_rows", "stack_rows"]
+__all__ = [
+    "ISACVectorEnv",
+    "RobustISACVectorEnv",
+    "RydbergISACVectorEnv",
+    "scenario_rows",
+    "set_scenario_rows",
+    "stack_rows",
+]
 
 ScenarioT = TypeVar("ScenarioT")
 Rows = NDArray[np.intp]
@@ -345,8 +355,51 @@ class ISACVectorEnv(VectorEnv, Generic[ScenarioT]):
         return self._out_obs(), rewards, terminations, truncations, infos
 
 
+# --------------------------------------------------------------------------- task envs
+class _TaskVectorEnv(ISACVectorEnv[ScenarioT]):
+    """Observation plumbing shared by the task vector envs.
+
+    ``self.task`` provides ``n_csi``, ``scenario_features``, ``observe_csi`` and ``observe_tail``
+    (:class:`RydbergTask`, :class:`RobustTask`). Keeps the last played phases ``[B, N]`` and, for
+    ``obs_mode="effective"``, the per-scenario features; with ``obs_mode="full"`` the CSI part of
+    the observation is written once per new scenario and only the metric tail per step.
+    """
+
+    task: Any
+
+    def _init_task_state(self, num_ris: int) -> None:
+        self._phi_prev = np.ones((self.num_envs, num_ris), dtype=np.complex128)
+        self._effective = self.env_config.obs_mode == "effective"
+        self._features: NDArray[np.floating] | None = None
+
+    def _on_new_scenario(self, rows: Rows, scenario: ScenarioT, reset: bool) -> None:
+        if reset:
+            self._phi_prev[rows] = 1.0
+        feats = self.task.scenario_features(scenario)
+        if self._effective:
+            if self._features is None:
+                self._features = np.zeros((self.num_envs, feats.shape[-1]), dtype=feats.dtype)
+            self._features[rows] = feats
+        else:
+            self._obs[rows, : self.task.n_csi] = feats
+
+    def _write_obs(self, rows: Rows, scenario: ScenarioT, metrics: dict[str, NDArray] | None) -> None:
+        n = self.task.n_csi
+        all_rows = rows.size == self.num_envs
+        if self._effective:
+            assert self._features is not None
+            feats = self._features if all_rows else self._features[rows]
+            phi = self._phi_prev if all_rows else self._phi_prev[rows]
+            self._obs[rows, :n] = self.task.observe_csi(scenario, feats, phi)
+        tail = self.task.observe_tail(scenario, metrics)
+        if all_rows:
+            self._obs[:, n:] = tail
+        else:
+            self._obs[rows, n:] = tail
+
+
 # --------------------------------------------------------------------------- RydbergISAC
-class RydbergISACVectorEnv(ISACVectorEnv[rar.RydbergScenario]):
+class RydbergISACVectorEnv(_TaskVectorEnv[rar.RydbergScenario]):
     """B RydbergISAC episodes stepped as one batch (``isac_env/RydbergISAC-*-v0`` vector entry point).
 
     Same task, spaces (batched), reward and info as :class:`~isac_env.envs.rydberg.RydbergISACEnv`;
@@ -385,10 +438,7 @@ class RydbergISACVectorEnv(ISACVectorEnv[rar.RydbergScenario]):
         self.task = task
         self.config = task.config
         self.channel_bank = as_channel_bank(channel_bank, self.config)
-        B = self.num_envs
-        self._phi_prev = np.ones((B, task.N), dtype=np.complex128)
-        self._effective = task.env_config.obs_mode == "effective"
-        self._features = np.zeros((B, task.K + 1)) if self._effective else None
+        self._init_task_state(task.N)
 
     def _sample_rows(self, rngs: list[np.random.Generator]) -> rar.RydbergScenario:
         bank = self.channel_bank
@@ -404,15 +454,6 @@ class RydbergISACVectorEnv(ISACVectorEnv[rar.RydbergScenario]):
             [rar.age_scenario(scenario[j], self.config, r, rho) for j, r in enumerate(rngs)]
         )
 
-    def _on_new_scenario(self, rows: Rows, scenario: rar.RydbergScenario, reset: bool) -> None:
-        if reset:
-            self._phi_prev[rows] = 1.0
-        feats = self.task.scenario_features(scenario)
-        if self._effective:
-            self._features[rows] = feats  # type: ignore[index]
-        else:
-            self._obs[rows, : self.task.n_csi] = feats
-
     def _step_rows(
         self, rows: Rows, scenario: rar.RydbergScenario, actions: Any
     ) -> tuple[dict[str, NDArray], NDArray[np.float64], dict[str, NDArray], NDArray[np.float64]]:
@@ -422,17 +463,66 @@ class RydbergISACVectorEnv(ISACVectorEnv[rar.RydbergScenario]):
         reward, terms, cost = self.task.reward(metrics)
         return metrics, reward, terms, cost
 
-    def _write_obs(
-        self, rows: Rows, scenario: rar.RydbergScenario, metrics: dict[str, NDArray] | None
+
+# --------------------------------------------------------------------------- RobustISAC
+class RobustISACVectorEnv(_TaskVectorEnv[robust.RobustScenario]):
+    """B RobustISAC episodes stepped as one batch (``isac_env/RobustISAC-*-v0`` vector entry point).
+
+    Same task, spaces (batched), reward and info as :class:`~isac_env.envs.robust.RobustISACEnv`;
+    see the module docstring for seeding, autoreset and the info layout. Each step takes the
+    Monte-Carlo error draws of sub-env i from its own generator (``config.mc_draws`` of
+    ``config.mc_method``, :func:`~isac_env.physics.robust.draw_mc_rows`) and evaluates the batch in
+    one call of :func:`~isac_env.physics.robust.evaluate_draws`, so row i reproduces the single env
+    seeded ``seed + i``. Per-target/per-user metrics are ``[B, K]`` / ``[B, T]`` float arrays,
+    ``certified`` a bool array.
+
+    Args:
+        num_envs: number of sub-environments B.
+        config: scenario/task parameters (fields may also be given as keyword arguments).
+        env_config: episode parameters (fields may also be given as keyword arguments).
+        autoreset_mode: ``"NextStep"`` (default), ``"SameStep"`` or ``"Disabled"`` (or the enum).
+        copy: return a copy of the observation buffer (default); ``False`` returns the internal one.
+        render_mode: must be ``None``.
+        **kwargs: fields of :class:`RobustISACConfig` / :class:`EnvConfig`.
+    """
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        config: RobustISACConfig | None = None,
+        env_config: EnvConfig | None = None,
+        autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+        copy: bool = True,
+        render_mode: str | None = None,
+        **kwargs: Any,
     ) -> None:
-        n = self.task.n_csi
-        all_rows = rows.size == self.num_envs
-        if self._effective:
-            feats = self._features if all_rows else self._features[rows]  # type: ignore[index]
-            phi = self._phi_prev if all_rows else self._phi_prev[rows]
-            self._obs[rows, :n] = self.task.observe_csi(scenario, feats, phi)
-        tail = self.task.observe_tail(scenario, metrics)
-        if all_rows:
-            self._obs[:, n:] = tail
-        else:
-            self._obs[rows, n:] = tail
+        if render_mode is not None:
+            raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
+        task = RobustTask.from_kwargs(config, env_config, kwargs)
+        super().__init__(
+            num_envs, task.env_config, task.observation_space(), task.action_space(), autoreset_mode, copy
+        )
+        self.task = task
+        self.config = task.config
+        self._init_task_state(task.N)
+
+    def _sample_rows(self, rngs: list[np.random.Generator]) -> robust.RobustScenario:
+        return robust.stack_scenarios([robust.sample_scenario(self.config, r) for r in rngs])
+
+    def _age_rows(
+        self, scenario: robust.RobustScenario, rngs: list[np.random.Generator]
+    ) -> robust.RobustScenario:
+        rho = self.env_config.gm_correlation
+        return robust.stack_scenarios(
+            [robust.age_scenario(scenario[j], self.config, r, rho) for j, r in enumerate(rngs)]
+        )
+
+    def _step_rows(
+        self, rows: Rows, scenario: robust.RobustScenario, actions: Any
+    ) -> tuple[dict[str, NDArray], NDArray[np.float64], dict[str, NDArray], NDArray[np.float64]]:
+        W, phi = self.task.decode(actions, (rows.size,))
+        draws = self.task.draw_rows(scenario, [self._rng(int(i)) for i in rows])
+        metrics = self.task.metrics(scenario, W, phi, draws)
+        self._phi_prev[rows] = phi
+        reward, terms, cost = self.task.reward(metrics)
+        return metrics, reward, terms, cost
