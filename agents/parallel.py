@@ -11,7 +11,8 @@ Backends:
 * ``"local"`` (default): ``workers <= 1`` runs in-process (no pickling, easy to debug); otherwise a
   ``concurrent.futures.ProcessPoolExecutor`` with the ``spawn`` start method (safe with torch and
   BLAS thread pools). Each worker limits BLAS/OpenMP/torch to one thread so ``workers`` processes
-  use ``workers`` cores.
+  use ``workers`` cores. As with any ``spawn`` pool, a script that calls this must guard its entry
+  point with ``if __name__ == "__main__":`` (workers re-import the main module).
 * ``"ray"``: ``ray.init(address=...)`` (a running cluster, e.g. ``"auto"``), or a local instance with
   ``num_cpus=workers`` when no address is given. Each task is a ``num_cpus=1`` remote call.
 
@@ -21,6 +22,7 @@ This module imports nothing heavy at import time (no numpy, torch or ray).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -44,11 +46,24 @@ def default_workers() -> int:
 
 
 def _limit_threads() -> None:
-    """Worker initializer: one BLAS/OpenMP/torch thread per worker process."""
+    """Worker initializer: one BLAS/OpenMP/torch thread per worker; die with the parent.
+
+    On Linux the worker asks the kernel for SIGTERM when its parent exits, so a killed sweep does
+    not leave orphaned workers computing trials nobody will record.
+    """
     for var in _THREAD_VARS:
         os.environ.setdefault(var, "1")
-    import sys
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
 
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+            if os.getppid() == 1:  # the parent died before prctl took effect
+                os._exit(1)
+        except (OSError, AttributeError):  # pragma: no cover - exotic libc
+            pass
     if "torch" in sys.modules:  # pragma: no cover - spawned workers start without torch
         sys.modules["torch"].set_num_threads(1)
 

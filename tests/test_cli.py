@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from agents.cli import main, parse_sets, parse_value
@@ -181,3 +182,19 @@ def test_train_then_compare_with_the_agent(tmp_path: Path) -> None:
     )
     assert "ppo" in text
     assert list(pd.read_csv(tmp_path / "cmp" / "compare.csv")["policy"]) == ["ppo", "random_mrt"]
+
+
+@pytest.mark.slow
+def test_evaluate_on_ray_matches_local(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    args = ["evaluate", "--quick", *TINY, "-p", "random_mrt", "-p", "random", "--workers", "2"]
+    invoke(*args, "--out", str(tmp_path / "local.csv"))
+    invoke(*args, "--backend", "ray", "--out", str(tmp_path / "ray.csv"))
+    a, b = (
+        pd.read_csv(tmp_path / f)
+        .drop(columns="latency_s")
+        .sort_values(["policy", "trial"])
+        .reset_index(drop=True)
+        for f in ("local.csv", "ray.csv")
+    )
+    pd.testing.assert_frame_equal(a, b)
