@@ -21,6 +21,14 @@ Per outer iteration t (Algorithm 1 order, spec 6.6):
    with one Cholesky factor per outer iteration, MM fallback (spec 6.4);
 5. ``zeta <- zeta + (G - f) / rho_1``, ``rho_1 <- 0.8 rho_1`` (spec 6.5).
 
+Convergence aids (implementation choices where the spec leaves room; ``paper_schedule=True``
+switches all of them off, see :class:`FPMMADMMSolver`): several ``(r, c) -> W`` steps per pass,
+safeguarded extrapolation of the W- and phi-steps on the true augmented objective, a backtracked
+Lipschitz majoriser for the W-penalty, ``rho_1`` decay only while ``||G - f||`` stalls, a
+progress-based stopping rule, a restoration that aligns the radar precoder with W, and a
+feasibility polish of slightly infeasible iterates for best-feasible tracking. The history keys
+``aug_*`` hold the true augmented objective ``U_com - Psi`` (nats) after each block.
+
 The best feasible iterate (``tr CRB <= eps (1 + 1e-3)``, evaluated at full power) is returned;
 if no iterate is feasible the result says ``"infeasible: ..."`` in ``stop_reason``.
 """
@@ -36,13 +44,14 @@ from numpy.typing import NDArray
 
 from isac_env.physics.comms import link_gains, sinr_from_gains
 from isac_env.physics.gradients import (
+    crb_trace_gradients,
     fim_terms_phi_gradients,
     rar_noise_power,
     real_part_gradient,
     sensing_jacobians,
     trace_inv_schur,
 )
-from isac_env.physics.rar import RydbergScenario, effective_channels, sensing_vectors_of
+from isac_env.physics.rar import RydbergScenario, crb_trace, effective_channels, sensing_vectors_of
 from isac_env.physics.sensing import fim_matrices, fim_terms
 
 from .base import Solver, SolverResult, Stopwatch
@@ -171,6 +180,34 @@ class FPMMADMMSolver(Solver):
             and the SDP without the fast path; for the benchmark ratio and tests).
         sdp_solver: cvxpy solver name for the SDPs (``"CLARABEL"``).
         restore: run the feasibility restoration of spec 6.7 when the start violates the CRB.
+        paper_schedule: ``True`` sets every convergence knob below to the paper's literal
+            Algorithm 1 (one (r, c) -> W -> phi pass per dual update, MM bound (85) with the
+            ``theta_b ||w||^4`` constants, ``rho_1 <- 0.8 rho_1`` every iteration, relative-change
+            stop, unaligned restoration, no extrapolation, no polish). ``False`` (default) uses
+            the improved implementation choices; any knob given explicitly overrides both.
+        w_majorizer: ``"paper"`` (85) or ``"lipschitz"`` (default): local Lipschitz majoriser of
+            the penalty with backtracked ``tau``, as spec 6.4 does for phi. The ``theta_b`` bound
+            of (85) acts as a proximal term of weight ``~ ||A_i||^2 P / rho_1`` that freezes W.
+        extrapolation: max doublings of the safeguarded extrapolation ``x0 + 2^j (x1 - x0)`` after
+            each W- and phi-step (accepted only while the true augmented objective increases;
+            default 6, paper 0). The FP surrogate is tight but very curved here: with energy-sum
+            SINRs (no receive combining) the quadratic transform also penalises rotating
+            ``g_kk`` inside ``C^M``, which ``U_com`` ignores, so plain FP steps are tiny.
+        inner_sweeps: BSUM passes ``(r, c) -> (J, f) -> W -> phi`` per dual/penalty update (PDD
+            inner loop; default 1).
+        w_sweeps: ``(r, c) -> W`` steps per pass (default 10, paper 1); each is an exact block
+            maximisation of the FP objective, so the augmented objective stays monotone.
+        rho_rule: ``"paper"`` (decay every iteration) or ``"adaptive"`` (default: decay only when
+            ``||G - f|| / ||f||`` exceeds ``gap_tol`` and did not drop by 10%).
+        restore_align: rotate the radar eigen-factor by the K x K unitary closest to W
+            (orthogonal Procrustes; the CRB depends on ``W_rad W_rad^H`` only) before the
+            bisection of spec 6.7, so the mix keeps the users' streams (default ``True``).
+        stop_rule: ``"paper"`` (relative ``U_com`` change < ``tol`` and gap small) or
+            ``"progress"`` (default: relative change of both ``U_com`` and the true augmented
+            objective < ``tol`` and gap small, two iterations in a row).
+        polish: best-feasible bookkeeping polishes iterates that violate the CRB by at most
+            ``polish_max`` (relative) by a bisected step along ``-grad_W tr CRB`` at full power
+            (default ``True``); the iterates themselves are unchanged.
 
     The returned ``W`` is always at full power ``||W||_F^2 = P_max`` (an iterate that left power
     slack is scaled up before it is evaluated; full power never lowers ``U_com`` and lowers the
@@ -197,6 +234,16 @@ class FPMMADMMSolver(Solver):
         subproblem_backend: str = "closed_form",
         sdp_solver: str = "CLARABEL",
         restore: bool = True,
+        paper_schedule: bool = False,
+        w_majorizer: str | None = None,
+        extrapolation: int | None = None,
+        inner_sweeps: int | None = None,
+        w_sweeps: int | None = None,
+        rho_rule: str | None = None,
+        restore_align: bool | None = None,
+        stop_rule: str | None = None,
+        polish: bool | None = None,
+        polish_max: float = 0.5,
     ) -> None:
         if subproblem_backend not in _BACKENDS:
             raise ValueError(f"subproblem_backend must be one of {_BACKENDS}, got {subproblem_backend!r}")
@@ -208,6 +255,24 @@ class FPMMADMMSolver(Solver):
             raise ValueError(f"rho0 must be > 0, got {rho0}")
         if max_iter < 1:
             raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+        paper = bool(paper_schedule)
+        self.paper_schedule = paper
+        self.w_majorizer = w_majorizer or ("paper" if paper else "lipschitz")
+        self.extrapolation = int(extrapolation if extrapolation is not None else (0 if paper else 6))
+        self.inner_sweeps = int(inner_sweeps if inner_sweeps is not None else 1)
+        self.w_sweeps = int(w_sweeps if w_sweeps is not None else (1 if paper else 10))
+        self.polish, self.polish_max = bool(polish if polish is not None else not paper), polish_max
+        self.rho_rule = rho_rule or ("paper" if paper else "adaptive")
+        self.restore_align = bool(restore_align if restore_align is not None else not paper)
+        self.stop_rule = stop_rule or ("paper" if paper else "progress")
+        if self.w_majorizer not in ("paper", "lipschitz"):
+            raise ValueError(f"w_majorizer must be 'paper' or 'lipschitz', got {self.w_majorizer!r}")
+        if self.rho_rule not in ("paper", "adaptive"):
+            raise ValueError(f"rho_rule must be 'paper' or 'adaptive', got {self.rho_rule!r}")
+        if self.stop_rule not in ("paper", "progress"):
+            raise ValueError(f"stop_rule must be 'paper' or 'progress', got {self.stop_rule!r}")
+        if self.extrapolation < 0 or self.inner_sweeps < 1 or self.w_sweeps < 1:
+            raise ValueError("extrapolation must be >= 0, inner_sweeps and w_sweeps >= 1")
         self.rho0, self.rho_decay, self.max_iter = rho0, rho_decay, max_iter
         self.tol, self.gap_tol, self.feas_tol = tol, gap_tol, feas_tol
         self.admm_tol, self.admm_max_iter = admm_tol, admm_max_iter
@@ -254,8 +319,17 @@ class FPMMADMMSolver(Solver):
         H: NDArray[np.complex128],
         st: FPState,
         pen: _Penalty | None,
+        tau_prev: float | None = None,
     ) -> tuple[NDArray[np.complex128], dict[str, float]]:
-        """W-update (spec 6.3): MM surrogate (85) as a ball-QP, closed form, with safeguard."""
+        """W-update (spec 6.3): MM surrogate of the penalty as a ball-QP, closed form, safeguarded.
+
+        ``w_majorizer="paper"``: the surrogate (85) with the constants ``theta_t``, ``theta_b``.
+        ``w_majorizer="lipschitz"``: the local Lipschitz majoriser used for phi in spec 6.4,
+        ``Psi(w) <= Psi(w_t) + 2 Re{grad^H (w - w_t)} + tau ||w - w_t||^2`` with ``tau`` found by
+        backtracking (start ``tau_prev / 2``, doubled until the bound holds at the new point);
+        the subproblem is ``min w^H (I (x) T + tau I) w - Re{(a - 2 grad + 2 tau w_t)^H w}`` on the
+        power ball, block separable in the eigenbasis of ``T``. Returns ``info["tau"]``.
+        """
         K, Nt, P = inst.K, inst.Nt, inst.P
         HH = np.conj(np.swapaxes(H, -1, -2))  # [K, Nt, M]
         cn2 = np.sum(np.abs(st.c) ** 2, axis=-1)
@@ -274,6 +348,33 @@ class FPMMADMMSolver(Solver):
                 W_new = U @ _unvec(y, Nt)
             else:
                 W_new = _unvec(self._ball_qp(np.kron(np.eye(K), T), _vec(a), P), Nt)
+        elif self.w_majorizer == "lipschitz":
+            V = sensing_vectors_of(inst.s, phi)
+            A_hat = inst.gscale * fim_matrices(V, inst.alpha)  # [6, Nt, Nt]
+            zv = inst.G(W, phi) + pen.d  # G_i - f_i + rho zeta_i
+            Mg = np.einsum("i,ist->st", np.conj(zv), A_hat)
+            Mg = (Mg + Mg.conj().T) / (2.0 * pen.rho)  # sum_i (z_i^* A_i + z_i A_i^H) / (2 rho)
+            grad = Mg @ W  # grad_{W^*} Psi
+            psi0 = pen.value(inst.G(W, phi))
+            lamT, UT = np.linalg.eigh(T) if self.backend == "closed_form" else (None, None)
+            tau = float(np.linalg.norm(Mg, 2)) if tau_prev is None else 0.5 * tau_prev
+            tau = max(tau, 1e-12)
+            W_new = W
+            for _ in range(60):
+                c_m = a - 2.0 * grad + 2.0 * tau * W
+                if self.backend == "closed_form":
+                    y, _ = ball_qp_from_eig(np.tile(lamT + tau, K), _vec(UT.conj().T @ c_m), P)
+                    W_try = UT @ _unvec(y, Nt)
+                else:
+                    Qm = np.kron(np.eye(K), T) + tau * np.eye(K * Nt)
+                    W_try = _unvec(self._ball_qp(Qm, _vec(c_m), P), Nt)
+                dW = W_try - W
+                maj = psi0 + 2.0 * float(np.real(np.vdot(grad, dW))) + tau * float(np.vdot(dW, dW).real)
+                if pen.value(inst.G(W_try, phi)) <= maj + 1e-12 * max(1.0, abs(psi0)):
+                    W_new = W_try
+                    break
+                tau *= 2.0
+            info["tau"] = tau
         else:
             V = sensing_vectors_of(inst.s, phi)
             A_hat = inst.gscale * fim_matrices(V, inst.alpha)  # [6, Nt, Nt]
@@ -373,6 +474,65 @@ class FPMMADMMSolver(Solver):
         info["tau"] = tau
         return z, tau, info
 
+    def _polish(
+        self, inst: _Instance, W: NDArray[np.complex128], phi: NDArray[np.complex128]
+    ) -> NDArray[np.complex128] | None:
+        """Feasibility polish of a slightly infeasible full-power iterate (best-feasible
+        bookkeeping only; the iterate itself is not changed): the penalty method approaches the
+        CRB boundary from outside, and the CRB's Schur complement amplifies a small ``G - f``
+        gap. Move along the steepest CRB descent direction at full power,
+        ``W(t) = sqrt(P) normalize(W - t grad_{W^*} tr CRB)``, with the smallest ``t`` (doubling
+        then bisection) that meets ``tr CRB <= eps``. Only violations up to ``polish_max`` (relative)
+        are polished; returns ``None`` when it fails."""
+        s = inst.s
+        h, gW, _ = crb_trace_gradients(s, W, phi)
+        h = float(h)
+        if not np.isfinite(h) or h > inst.eps * (1.0 + self.polish_max):
+            return None
+        gn = float(np.linalg.norm(gW))
+        if gn == 0:
+            return None
+        ok = lambda t: float(crb_trace(s, full_power(W - t * gW, inst.P), phi)) <= inst.eps  # noqa: E731
+        lo, hi = 0.0, 1e-3 * float(np.linalg.norm(W)) / gn
+        for _ in range(30):
+            if ok(hi):
+                break
+            lo, hi = hi, 2.0 * hi
+        else:
+            return None
+        for _ in range(30):
+            mid = 0.5 * (lo + hi)
+            if ok(mid):
+                hi = mid
+            else:
+                lo = mid
+        return full_power(W - hi * gW, inst.P)
+
+    def _extrapolate(
+        self,
+        obj: Any,
+        x0: NDArray[np.complex128],
+        x1: NDArray[np.complex128],
+        proj: Any,
+    ) -> NDArray[np.complex128]:
+        """Safeguarded extrapolation of a block step ``x0 -> x1`` (accelerated MM/FP): try
+        ``proj(x0 + 2^j (x1 - x0))`` for ``j = 1..extrapolation`` and keep the best point while the
+        true augmented objective ``obj`` (maximised) keeps increasing; never returns a point worse
+        than ``x1``, so the block stays monotone."""
+        d = x1 - x0
+        if not np.any(d):
+            return x1
+        best, best_v = x1, obj(x1)
+        alpha = 1.0
+        for _ in range(self.extrapolation):
+            alpha *= 2.0
+            xa = proj(x0 + alpha * d)
+            va = obj(xa)
+            if not va > best_v:
+                break
+            best, best_v = xa, va
+        return best
+
     def _phi_relax(self, N: int) -> Any:
         if N not in self._phiqp:
             from .sdp import PhiRelaxationModel
@@ -393,6 +553,11 @@ class FPMMADMMSolver(Solver):
         lam, U = np.linalg.eigh(R)
         idx = np.argsort(lam)[::-1][: inst.K]
         W_rad = full_power(U[:, idx] * np.sqrt(np.clip(lam[idx], 0.0, None)), inst.P)
+        if self.restore_align:
+            # the eigen-factor is defined up to a K x K unitary (R = W_rad W_rad^H fixes the CRB):
+            # take the one closest to W (orthogonal Procrustes), so the mix keeps W's user streams
+            Uq, _, Vq = np.linalg.svd(W_rad.conj().T @ W)
+            W_rad = W_rad @ (Uq @ Vq)
         ok = lambda Wx: inst.crb_scaled(inst.G(Wx, phi)) <= inst.bound  # noqa: E731
         mix = lambda t: full_power(np.sqrt(1 - t) * W + np.sqrt(t) * W_rad, inst.P)  # noqa: E731
         if not ok(W_rad):
@@ -478,6 +643,10 @@ class FPMMADMMSolver(Solver):
             Wf = full_power(Wx, inst.P)
             mf = m if Wf is Wx else metrics_dict(s, Wf, phix)
             ok = (not self.sensing) or is_feasible(mf["crb_trace"], inst.eps, self.feas_tol)
+            if not ok and self.polish and mf["sum_rate"] > best["U"]:
+                Wp = self._polish(inst, Wf, phix)
+                if Wp is not None:
+                    Wf, mf, ok = Wp, metrics_dict(s, Wp, phix), True
             if ok and mf["sum_rate"] > best["U"]:
                 best.update(U=mf["sum_rate"], W=Wf, phi=phix, it=it)
             return m["sum_rate"]
@@ -500,59 +669,97 @@ class FPMMADMMSolver(Solver):
         for key in ("aug_rc", "aug_jf", "aug_w", "aug_phi", "sdp_calls"):
             hist[key].append(np.nan)
         tau: float | None = None
+        tau_w: float | None = None
         converged, reason, it = False, "max_iter", 0
         sdp_fail = 0
+        gap_prev = np.inf
+        L_prev = np.nan
+        small = 0
+
+        def lag(
+            Wx: NDArray[np.complex128], phix: NDArray[np.complex128], Hx: NDArray[np.complex128]
+        ) -> float:
+            """True augmented objective (maximisation form, nats): ``U_com - Psi``, i.e. the FP
+            objective at the optimal ``(r, c)``; every block below does not decrease it."""
+            v = fp_objective(Hx, Wx, fp_update(s, Hx, Wx))
+            return v - (pen.value(inst.G(Wx, phix)) if pen is not None else 0.0)
+
+        def ball(Wx: NDArray[np.complex128]) -> NDArray[np.complex128]:
+            n2 = float(np.sum(np.abs(Wx) ** 2))
+            return Wx if n2 <= inst.P else Wx * np.sqrt(inst.P / n2)
+
+        def unit(p: NDArray[np.complex128]) -> NDArray[np.complex128]:
+            return np.exp(1j * np.angle(p))
+
         for it in range(1, self.max_iter + 1):
             H = inst.H(phi)
-            st = fp_update(s, H, W)  # 6.1
-
-            def aug(
-                Wx: NDArray[np.complex128], phix: NDArray[np.complex128], Hx: NDArray[np.complex128]
-            ) -> float:
-                v = fp_objective(Hx, Wx, st)  # noqa: B023
-                return v - (pen.value(inst.G(Wx, phix)) if pen is not None else 0.0)
-
-            hist["aug_rc"].append(aug(W, phi, H))
+            hist["aug_rc"].append(lag(W, phi, H))
             calls = 0
-            if pen is not None:  # 6.2
-                t_vec = inst.G(W, phi) + pen.rho * pen.zeta
-                jf = self._jf_model()
-                f_new, status = jf.project(
-                    t_vec, inst.bound, inst.alpha, fast_path=self.backend == "closed_form"
-                )
-                if status != "fast_path":
-                    calls = 1
-                if status.startswith("failed") or status not in (
-                    "fast_path",
-                    "optimal",
-                    "optimal_inaccurate",
-                ):
-                    sdp_fail += 1
-                else:
-                    pen.f = f_new
+            for sweep in range(self.inner_sweeps):
+                st = fp_update(s, H, W)  # 6.1
+                if pen is not None:  # 6.2
+                    t_vec = inst.G(W, phi) + pen.rho * pen.zeta
+                    jf = self._jf_model()
+                    f_new, status = jf.project(
+                        t_vec, inst.bound, inst.alpha, fast_path=self.backend == "closed_form"
+                    )
+                    if status != "fast_path":
+                        calls += 1
+                    if status.startswith("failed") or status not in (
+                        "fast_path",
+                        "optimal",
+                        "optimal_inaccurate",
+                    ):
+                        sdp_fail += 1
+                    else:
+                        pen.f = f_new
+                if sweep == self.inner_sweeps - 1:
+                    hist["aug_jf"].append(lag(W, phi, H))
+                for ws in range(self.w_sweeps):  # 6.3 (with (r, c) refreshed between W-steps)
+                    if ws > 0:
+                        st = fp_update(s, H, W)
+                    W_prev = W
+                    W, winfo = self._w_update(inst, W, phi, H, st, pen, tau_w)
+                    tau_w = winfo.get("tau", tau_w)
+                    if self.extrapolation:
+                        W = self._extrapolate(lambda Wx: lag(Wx, phi, H), W_prev, W, ball)  # noqa: B023
+                if sweep == self.inner_sweeps - 1:
+                    hist["aug_w"].append(lag(W, phi, H))
+                if self.optimize_phi:  # 6.4
+                    st = fp_update(s, H, W) if self.extrapolation else st
+                    L_w = lag(W, phi, H)
+                    phi_new, tau, _ = self._phi_update(inst, W, phi, st, pen, tau)
+                    if self.extrapolation:
+                        phi_new = self._extrapolate(lambda p: lag(W, p, inst.H(p)), phi, phi_new, unit)  # noqa: B023
+                    H_new = inst.H(phi_new)
+                    if lag(W, phi_new, H_new) >= L_w - 1e-12 * max(1.0, abs(L_w)):
+                        phi, H = phi_new, H_new
+                if sweep == self.inner_sweeps - 1:
+                    hist["aug_phi"].append(lag(W, phi, H))
             hist["sdp_calls"].append(float(calls))
-            hist["aug_jf"].append(aug(W, phi, H))
-            W, _ = self._w_update(inst, W, phi, H, st, pen)  # 6.3
-            hist["aug_w"].append(aug(W, phi, H))
-            if self.optimize_phi:  # 6.4
-                phi_new, tau, _ = self._phi_update(inst, W, phi, st, pen, tau)
-                H_new = inst.H(phi_new)
-                if aug(W, phi_new, H_new) >= hist["aug_w"][-1] - 1e-12 * max(1.0, abs(hist["aug_w"][-1])):
-                    phi, H = phi_new, H_new
-            hist["aug_phi"].append(aug(W, phi, H))
+            L_now = hist["aug_phi"][-1]
             gap = 0.0
             if pen is not None:  # 6.5
                 Gv = inst.G(W, phi)
                 gap = float(np.linalg.norm(Gv - pen.f) / max(np.linalg.norm(pen.f), 1e-300))
                 pen.zeta = pen.zeta + (Gv - pen.f) / pen.rho
-                pen.rho *= self.rho_decay
+                if self.rho_rule == "paper" or (gap > self.gap_tol and gap > 0.9 * gap_prev):
+                    pen.rho *= self.rho_decay
+                gap_prev = gap
             U = record(it, W, phi)
             hist["rho"].append(pen.rho if pen else 0.0)
             hist["gap"].append(gap)
-            if abs(U - U_prev) <= self.tol * max(abs(U_prev), 1e-12) and gap <= self.gap_tol:
+            du = abs(U - U_prev) <= self.tol * max(abs(U_prev), 1e-12)
+            if self.stop_rule == "paper":
+                done = du and gap <= self.gap_tol
+            else:  # progress of the augmented objective and of U_com, twice in a row
+                dl = abs(L_now - L_prev) <= self.tol * max(abs(L_prev), 1e-12)
+                small = small + 1 if (du and dl and gap <= self.gap_tol) else 0
+                done = small >= 2
+            if done:
                 converged, reason = True, "converged"
                 break
-            U_prev = U
+            U_prev, L_prev = U, L_now
 
         if best["W"] is None:
             W_out, phi_out = full_power(W, inst.P), phi

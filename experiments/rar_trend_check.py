@@ -41,11 +41,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--trials", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-iter", type=int, default=None, help="override the solvers' iteration cap")
+    p.add_argument(
+        "--paper-schedule",
+        action="store_true",
+        help="Algorithm 1 schemes with the paper's literal constants (paper_schedule=True)",
+    )
     args = p.parse_args(argv)
     warnings.simplefilter("ignore", UserWarning)
     cfg = RydbergISACConfig()
     opts = {} if args.max_iter is None else {"max_iter": args.max_iter}
-    solvers = {label: baselines.get_solver(name, **opts) for label, name in SCHEMES.items()}
+    fp_opts = {**opts, "paper_schedule": True} if args.paper_schedule else opts
+    solvers = {
+        label: baselines.get_solver(name, **(opts if name == "gd" else fp_opts))
+        for label, name in SCHEMES.items()
+    }
     res: dict[str, dict[str, list[float]]] = {
         k: {"U": [], "C": [], "F": [], "I": [], "conv": [], "t": [], "first": []} for k in SCHEMES
     }
