@@ -36,6 +36,11 @@ _REGISTRY: dict[str, SolverFactory | str] = {
     "gd": "baselines.gd:GDSolver",
     "random_mrt": "baselines.heuristics:RandomMRTSolver",
     "random_zf": "baselines.heuristics:RandomZFSolver",
+    # robust RIS-ISAC task (robust_isac spec 5-8, issue 5)
+    "robust_continuous": "baselines.robust_ao:RobustContinuousSolver",
+    "robust_scheme1": "baselines.robust_ao:RobustScheme1Solver",
+    "robust_scheme2": "baselines.robust_ao:RobustScheme2Solver",
+    "robust_random": "baselines.robust_ao:RobustRandomSolver",
 }
 
 
