@@ -180,3 +180,19 @@ def test_solver_options_are_validated():
         RobustAOSolver(scheme="scheme3")
     with pytest.raises(ValueError, match="init"):
         RobustScheme2Solver(init="best")
+
+
+def test_solver_policy_adapter_plays_the_robust_env():
+    gym = pytest.importorskip("gymnasium")
+    import isac_env  # noqa: F401  (registers the ids)
+    from baselines.policy import SolverPolicy
+
+    env = gym.make("isac_env/RobustISAC-Continuous-v0", num_ris=4, num_bs_antennas=4)
+    obs, _ = env.reset(seed=1)
+    policy = SolverPolicy(get_solver("robust_scheme2", **FAST), env, rng=np.random.default_rng(0))
+    action, _ = policy.predict(obs)
+    _, _, _, _, info = env.step(action)
+    res = policy.last_result
+    assert res is not None and res.feasible
+    np.testing.assert_allclose(info["metrics"]["power_w"], res.metrics["power_w"], rtol=1e-4)
+    env.close()
