@@ -240,7 +240,7 @@ class TransmitSDP:
         # the affine constant of each rate constraint is 1 after dividing by sigma_k^2
         w = p0 / sig2
         for i in range(self.K):
-            self.H[i].value = w[i] * np.outer(hq[i], np.conj(hq[i]))
+            self.H[i].value = _herm(w[i] * np.outer(hq[i], np.conj(hq[i])))
             self.g[i].value = w[i] * np.sqrt(se2[i]) * hq[i]
             self.g2[i].value = np.sqrt(2.0) * hq[i] / np.sqrt(max(se2[i], np.finfo(float).tiny))
         if not np.allclose(gamma, self.gamma, rtol=1e-12, atol=0.0):
@@ -251,12 +251,15 @@ class TransmitSDP:
         self.c_fro.value = np.sqrt(2.0 * k["eta"]) * s2
         self.c_nu.value = float(np.sqrt(2.0) * k["nu"])
         for t in range(self.T):
-            self.Ms[t].value = (p0 * kappa[t] / float(np.ravel(s.tau)[t])) * M[t]
+            self.Ms[t].value = _herm((p0 * kappa[t] / float(np.ravel(s.tau)[t])) * M[t])
         return p0
 
     def solve(self, scenario: rb.RobustScenario, v: NDArray[np.complex128]) -> SDPSolution:
         """Solve (32) at ``v``; ``X`` holds the relaxed ``W_k`` ``[K, Nt, Nt]`` in W."""
-        p0 = self.set_parameters(scenario, v)
+        try:
+            p0 = self.set_parameters(scenario, v)
+        except ValueError as exc:  # e.g. non-finite channels; reported, never raised into a sweep
+            return SDPSolution(status=f"error: parameters: {exc}"[:200])
         if p0 is None:
             return SDPSolution(status="infeasible", extra={"reason": "CRB restriction kappa_t <= 0"})
         status, name, dt = solve_with_fallback(self.problem, self.solvers)
@@ -269,6 +272,11 @@ class TransmitSDP:
         return SDPSolution(
             status=status, value=float(self._obj.value) * p0, X=Xv, solver=name, solve_time_s=dt
         )
+
+
+def _herm(A: NDArray[np.complex128]) -> NDArray[np.complex128]:
+    """Exactly Hermitian copy ``(A + A^H) / 2`` (cvxpy checks Hermitian parameter values)."""
+    return 0.5 * (A + np.conj(A.T))
 
 
 def _subspace_basis(vectors: NDArray[np.complex128], r: int) -> NDArray[np.complex128]:
@@ -416,8 +424,8 @@ class RISPhaseSDP:
         scale = float(max(np.max(np.abs(c)), 1e-300))
         xb = np.maximum(np.asarray(xbar, dtype=np.float64), 1e-300)
         for k in range(self.K):
-            self.R[k].value = R[k] / scale
-            self.S[k].value = S[k] / xb[k] ** 2
+            self.R[k].value = _herm(R[k] / scale)
+            self.S[k].value = _herm(S[k] / xb[k] ** 2)
         self.c.value = np.asarray(c, dtype=np.float64) / scale
         self.c_lin.value = np.asarray(lin, dtype=np.float64) * xb / scale
         self.c_bti.value = float(c_bti)

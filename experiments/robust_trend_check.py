@@ -38,7 +38,12 @@ def run_one(task: tuple[int, int, str, np.random.SeedSequence, dict[str, Any]]) 
     cfg = RobustISACConfig(num_ris=N, **cfg_kw)
     scen_ss, solve_ss = ss.spawn(2)
     s = rb.sample_scenario(cfg, np.random.default_rng(scen_ss))
-    res = get_solver(SCHEMES[scheme]).solve(s, rng=np.random.default_rng(solve_ss))
+    try:
+        res = get_solver(SCHEMES[scheme]).solve(s, rng=np.random.default_rng(solve_ss))
+    except Exception as exc:  # a bug must not kill the sweep; the row says what happened
+        return {"N": N, "trial": trial, "scheme": scheme, "feasible": False, "power_dbm": float("nan"),
+                "iterations": 0, "stop_reason": f"error: {type(exc).__name__}: {exc}"[:60],
+                "max_outage": float("nan"), "wall_time_s": float("nan")}  # fmt: skip
     return {
         "N": N,
         "trial": trial,
