@@ -52,7 +52,7 @@ def check_finite_action(a: ArrayLike, shape: tuple[int, ...], name: str = "actio
         raise ValueError(f"{name} must be a numeric array of shape {shape}, got {type(a).__name__}") from None
     if arr.shape[arr.ndim - len(shape) :] != shape or arr.ndim < len(shape):
         raise ValueError(f"{name} must have shape {shape} (trailing), got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or inf entries")
     return arr
 
@@ -92,10 +92,12 @@ def decode_precoder(a: NDArray[np.float64], Nt: int, K: int, power_w: ArrayLike)
     """Box action ``[..., 2 Nt K]`` -> precoder ``W`` ``[..., Nt, K]`` with ``||W||_F^2 = power_w``."""
     n = Nt * K
     W = (a[..., :n] + 1j * a[..., n:]).reshape(*a.shape[:-1], Nt, K)
-    norm = np.sqrt(np.einsum("...i,...i->...", a, a))[..., None, None]
-    zero = norm == 0.0
-    W = W / (norm + zero) + zero / np.sqrt(n)
-    return W * np.sqrt(np.asarray(power_w, dtype=np.float64))[..., None, None]
+    norm2 = np.einsum("...i,...i->...", a, a)
+    zero = norm2 == 0.0
+    scale = np.sqrt(np.asarray(power_w, dtype=np.float64) / (norm2 + zero))[..., None, None]
+    if zero.any():  # all-zero action: equal power on every entry
+        W = np.where(zero[..., None, None], 1.0 / np.sqrt(n), W)
+    return W * scale
 
 
 def encode_precoder(W: ArrayLike) -> NDArray[np.float64]:

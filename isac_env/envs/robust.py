@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -64,40 +65,40 @@ class RobustTask:
         return cls(cfg, EnvConfig(**{**env_config.__dict__, **env_kw, "phase_bits": cfg.phase_bits}))
 
     # ------------------------------------------------------------------ sizes and spaces
-    @property
+    @cached_property
     def Nt(self) -> int:
         return self.config.num_bs_antennas
 
-    @property
+    @cached_property
     def K(self) -> int:
         return self.config.num_users
 
-    @property
+    @cached_property
     def N(self) -> int:
         return self.config.num_ris
 
-    @property
+    @cached_property
     def T(self) -> int:
         return self.config.num_targets
 
-    @property
+    @cached_property
     def n_w(self) -> int:
         """Size ``2 Nt K + 1`` of the precoder part of the action (direction + power level)."""
         return 2 * self.Nt * self.K + 1
 
-    @property
+    @cached_property
     def phase_mode(self) -> str:
         """``"continuous"``, ``"discrete"`` or ``"quantize"``."""
         return "continuous" if self.config.phase_bits == 0 else self.env_config.phase_action
 
-    @property
+    @cached_property
     def n_csi(self) -> int:
         """Number of scenario features at the start of the observation."""
         Nt, K, N, T = self.Nt, self.K, self.N, self.T
         chan = 2 * (K * Nt + K * N * Nt) if self.env_config.obs_mode == "full" else 2 * K * Nt
         return chan + 4 * T + 2 * K + T
 
-    @property
+    @cached_property
     def n_tail(self) -> int:
         """Previous-step features: power level, outage ``[K]``, failure ``[T]``, certified, cost."""
         return self.K + self.T + 3

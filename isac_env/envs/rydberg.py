@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -54,33 +55,33 @@ class RydbergTask:
         )
 
     # ------------------------------------------------------------------ sizes and spaces
-    @property
+    @cached_property
     def Nt(self) -> int:
         return self.config.num_bs_antennas
 
-    @property
+    @cached_property
     def K(self) -> int:
         return self.config.num_users
 
-    @property
+    @cached_property
     def N(self) -> int:
         return self.config.num_ris
 
-    @property
+    @cached_property
     def M(self) -> int:
         return self.config.num_cells
 
-    @property
+    @cached_property
     def n_w(self) -> int:
         """Size ``2 Nt K`` of the precoder part of the action."""
         return 2 * self.Nt * self.K
 
-    @property
+    @cached_property
     def phase_mode(self) -> str:
         """``"continuous"``, ``"discrete"`` or ``"quantize"``."""
         return "continuous" if self.env_config.phase_bits == 0 else self.env_config.phase_action
 
-    @property
+    @cached_property
     def n_csi(self) -> int:
         """Number of channel features at the start of the observation."""
         Nt, K, M, N = self.Nt, self.K, self.M, self.N
@@ -148,11 +149,10 @@ class RydbergTask:
         ``power_w``, ``power_dbm``, ``crb_violation = max(0, tr CRB / eps - 1)``.
         """
         m = rar.evaluate(scenario, W, phi)
-        sinr = m["sinr"]
         return {
             "sum_rate": m["sum_rate"],
-            "sinr": sinr,
-            "rate": np.log2(1.0 + sinr),
+            "sinr": m["sinr"],
+            "rate": m["rate"],
             "crb_trace": m["crb_trace"],
             "power_w": m["power_w"],
             "power_dbm": 10.0 * np.log10(m["power_w"]) + 30.0,
@@ -232,12 +232,13 @@ class RydbergTask:
         (zeros for ``metrics=None``)."""
         s = scenario
         K = self.K
-        tail = np.zeros((*s.H_BR.shape[:-2], K + 2))
-        if metrics is not None:
-            tail[..., :K] = np.asarray(metrics["rate"]) / 10.0
-            tail[..., K] = np.log10(np.asarray(metrics["crb_trace"]) / s.eps)
-            tail[..., K + 1] = np.log1p(metrics["crb_violation"])
-        return np.clip(tail, -OBS_BOUND, OBS_BOUND).astype(np.float32)
+        if metrics is None:
+            return np.zeros((*s.H_BR.shape[:-2], K + 2), dtype=np.float32)
+        tail = np.empty((*s.H_BR.shape[:-2], K + 2))
+        tail[..., :K] = np.asarray(metrics["rate"]) / 10.0
+        tail[..., K] = np.log10(np.asarray(metrics["crb_trace"]) / s.eps)
+        tail[..., K + 1] = np.log1p(metrics["crb_violation"])
+        return tail.clip(-OBS_BOUND, OBS_BOUND).astype(np.float32)
 
 
 class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):

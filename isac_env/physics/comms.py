@@ -80,9 +80,9 @@ def sinr_from_gains(G: NDArray[np.complex128], noise: NDArray[np.float64]) -> ND
     Returns:
         float64 ``[..., K]``.
     """
-    E = np.sum(G.real**2 + G.imag**2, axis=-2)  # [..., K, K] (user k, stream i)
-    sig = np.diagonal(E, axis1=-2, axis2=-1)
-    return sig / (np.sum(E, axis=-1) - sig + noise)
+    E = (G.real**2 + G.imag**2).sum(axis=-2)  # [..., K, K] (user k, stream i)
+    sig = E.diagonal(0, -2, -1)
+    return sig / (E.sum(axis=-1) - sig + noise)
 
 
 def sinr_rar(

@@ -311,19 +311,22 @@ def crb_trace(
 
 def transmit_power_w(W: NDArray[np.complex128]) -> NDArray[np.float64]:
     """Transmit power ``tr(W W^H) = ||W||_F^2`` (2), watts, ``[...]``."""
-    return np.sum(W.real**2 + W.imag**2, axis=(-2, -1))
+    return (W.real**2 + W.imag**2).sum(axis=(-2, -1))
 
 
 def evaluate(
     scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]
 ) -> dict[str, NDArray[np.float64]]:
-    """All task metrics in one pass: ``sinr`` ``[..., K]``, ``sum_rate`` (bit/s/Hz),
-    ``crb_trace`` (rad^2), ``power_w``, ``crb_violation = max(0, tr CRB / eps - 1)``."""
+    """All task metrics in one pass: ``sinr`` and ``rate = log2(1 + sinr)`` ``[..., K]``,
+    ``sum_rate`` (24) (bit/s/Hz), ``crb_trace`` (rad^2), ``power_w``,
+    ``crb_violation = max(0, tr CRB / eps - 1)``."""
     sn = sinr(scenario, W, phi)
     tr = crb_trace(scenario, W, phi)
+    rate = np.log2(1.0 + sn)
     return {
         "sinr": sn,
-        "sum_rate": np.sum(np.log2(1.0 + sn), axis=-1),
+        "rate": rate,
+        "sum_rate": rate.sum(axis=-1),
         "crb_trace": tr,
         "power_w": transmit_power_w(W),
         "crb_violation": np.maximum(0.0, tr / scenario.eps - 1.0),

@@ -43,7 +43,7 @@ def sensing_vectors(
     Args:
         H_BR: ``[..., N, Nt]``; phi: ``[..., N]``; h_dt, dh_dt: ``[..., Nt]``; h_rt, dh_rt: ``[..., N]``.
     """
-    refl = np.stack([phi * h_rt, phi * dh_rt], axis=-1)  # [..., N, 2]
+    refl = np.concatenate([(phi * h_rt)[..., None], (phi * dh_rt)[..., None]], axis=-1)  # [..., N, 2]
     vr = np.swapaxes(H_BR, -1, -2) @ refl  # [..., Nt, 2]
     V = np.empty((*vr.shape[:-1], 3), dtype=np.complex128)
     V[..., 0] = h_dt + vr[..., 0]
@@ -113,13 +113,19 @@ def _gram_coefficients() -> NDArray[np.float64]:
 
 
 _GRAM_C = _gram_coefficients()
+# The 17 non-zero entries of C (all ones), grouped by term: F[i] = sum over the segment of
+# g[_GRAM_A] * r[_GRAM_B] starting at _GRAM_START[i] (same sum, ~15x fewer FLOPs than the 81x6 product).
+_GRAM_NZ = [np.flatnonzero(_GRAM_C[:, i]) for i in range(6)]
+_GRAM_A = np.concatenate([nz // 9 for nz in _GRAM_NZ])
+_GRAM_B = np.concatenate([nz % 9 for nz in _GRAM_NZ])
+_GRAM_START = np.cumsum([0] + [nz.size for nz in _GRAM_NZ])[:-1]
 
 
 def _terms_from_grams(G0: NDArray, G1: NDArray, alpha: ArrayLike) -> NDArray[np.complex128]:
-    shp = G0.shape[:-2]
-    g = G0.reshape(*shp, 9)
+    """``F[..., i] = sum_{ab,cd} C[ab, cd, i] G0[..., a, b] G1[..., c, d]`` (spec 4.2), ``[..., 6]``."""
+    g = G0.reshape(*G0.shape[:-2], 9)
     r = G1.reshape(*G1.shape[:-2], 9)
-    F = (g[..., :, None] * r[..., None, :]).reshape(*np.broadcast_shapes(g.shape, r.shape)[:-1], 81) @ _GRAM_C
+    F = np.add.reduceat(g[..., _GRAM_A] * r[..., _GRAM_B], _GRAM_START, axis=-1)
     ac = np.conj(np.asarray(alpha, dtype=np.complex128))
     if ac.ndim == 0 and ac == 1.0:
         return F
