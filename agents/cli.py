@@ -26,6 +26,12 @@ __all__ = ["main"]
 
 DEFAULT_ENV = "isac_env/RydbergISAC-v0"
 DEFAULT_BASELINES = ("fp_mm_admm", "bf_only", "comm_only", "random_mrt")
+#: ``isac compare`` defaults per env-id prefix (first match): baselines, the first is the reference.
+COMPARE_BASELINES: dict[str, tuple[str, ...]] = {
+    "isac_env/RydbergISAC": DEFAULT_BASELINES,
+    "isac_env/RobustISAC-Continuous": ("robust_continuous", "robust_random"),
+    "isac_env/RobustISAC": ("robust_scheme1", "robust_scheme2", "robust_random"),
+}
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 QUICK_DRAWS = 2
 
@@ -390,8 +396,12 @@ def _compare_plot(summary: Any, objective: str, path: Path, title: str) -> None:
     help="Agent checkpoint(s) (default: the shipped ones for --env).",
 )
 @click.option("--no-agents", is_flag=True, help="Baselines only.")
-@click.option("--baselines", default=",".join(DEFAULT_BASELINES), help="Comma-separated baseline names.")
-@click.option("--reference", default=DEFAULT_BASELINES[0], help="Reference for the optimality gap.")
+@click.option(
+    "--baselines",
+    default=None,
+    help="Comma-separated baseline names (default for RydbergISAC: " + ",".join(DEFAULT_BASELINES) + ").",
+)
+@click.option("--reference", default=None, help="Reference for the optimality gap (default: first baseline).")
 @click.option("--draws", type=click.IntRange(min=1), default=100)
 @click.option("--quick", is_flag=True, help=f"{QUICK_DRAWS} draws.")
 @click.option("--seed", type=click.IntRange(min=0), default=0)
@@ -402,8 +412,8 @@ def compare(
     sets: tuple[str, ...],
     agents: tuple[str, ...],
     no_agents: bool,
-    baselines: str,
-    reference: str,
+    baselines: str | None,
+    reference: str | None,
     draws: int,
     quick: bool,
     seed: int,
@@ -430,13 +440,29 @@ def compare(
         scenario = agent_scenario_kwargs(first.path)
         if scenario:
             click.echo(f"scenario of the shipped agent {Path(first.path).name}: {scenario}")
-    for name in [b.strip() for b in baselines.split(",") if b.strip()]:
+    if baselines is None:
+        names = next((v for k, v in COMPARE_BASELINES.items() if env_id.startswith(k)), ())
+        if not names:
+            raise click.BadParameter(
+                f"no default baselines for {env_id}; pass --baselines", param_hint="--env"
+            )
+    else:
+        names = tuple(b.strip() for b in baselines.split(",") if b.strip())
+    reference = reference or (names[0] if names else None)
+    for label, spec in list(pols.items()):
+        why = spec.incompatibility(env_id, scenario)
+        if why and agents:
+            _fail(ValueError(f"agent {label}: {why}"))
+        if why:  # a shipped agent trained on another scenario: leave it out, say so
+            click.echo(f"skipping shipped agent {label}: {why}", err=True)
+            del pols[label]
+    for name in names:
         try:
             label, spec = parse_policy(name)
         except ValueError as exc:
             _fail(exc)
         pols[label] = spec
-    if reference not in pols:
+    if reference is None or reference not in pols:
         raise click.BadParameter(
             f"{reference!r} is not among the policies {list(pols)}", param_hint="--reference"
         )

@@ -324,6 +324,21 @@ class AgentSpec:
         kw.update(env_kwargs)
         return make_env(env_id, kw, cfg.get("env_wrapper"), record_metrics=False)
 
+    def incompatibility(self, env_id: str, env_kwargs: Mapping[str, Any]) -> str | None:
+        """Why the agent cannot play ``env_id`` with ``env_kwargs`` (spaces differ from those of its
+        training scenario), or ``None``. Builds the two envs only; no torch import."""
+        train_env = self.make_env(env_id, agent_scenario_kwargs(self.path))
+        eval_env = self.make_env(env_id, env_kwargs)
+        try:
+            for name in ("observation_space", "action_space"):
+                want, got = getattr(train_env, name), getattr(eval_env, name)
+                if want != got:
+                    return f"its {name} {want} differs from the evaluation env's {got}"
+            return None
+        finally:
+            train_env.close()
+            eval_env.close()
+
     def build(self, env: Any) -> Predictor:
         from agents.train import load_policy
 

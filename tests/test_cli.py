@@ -198,3 +198,27 @@ def test_evaluate_on_ray_matches_local(tmp_path: Path) -> None:
         for f in ("local.csv", "ray.csv")
     )
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_compare_skips_shipped_agents_of_another_scenario(tmp_path: Path) -> None:
+    from agents.cli import shipped_checkpoints
+
+    if not shipped_checkpoints("isac_env/RydbergISAC-v0"):
+        pytest.skip("no shipped RydbergISAC-v0 checkpoint")
+    res = CliRunner().invoke(
+        main,
+        [
+            "compare",
+            "--quick",
+            *TINY,
+            "--baselines",
+            "random_mrt",
+            "--workers",
+            "1",
+            "--out-dir",
+            str(tmp_path),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "skipping shipped agent" in res.output
+    assert list(pd.read_csv(tmp_path / "compare.csv")["policy"]) == ["random_mrt"]
