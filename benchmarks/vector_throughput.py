@@ -11,10 +11,17 @@ It also prints the analytic FLOP count of one env step (the matrix products of t
 the fraction of this machine's complex128 matmul rate (measured here, ``n=1024`` ZGEMM) that the
 native env's step-only rate reaches.
 
+With ``--env-id isac_env/RobustISAC-v0`` (or ``-Continuous-v0``) it times the native
+:class:`~isac_env.envs.vector.RobustISACVectorEnv` against ``SyncVectorEnv`` of
+:class:`~isac_env.envs.robust.RobustISACEnv` instead (default size: Nt=16, K=2, T=2, N=16, 1000 Monte
+Carlo draws per step; ``step-only`` and ``+resets`` with fresh scenario draws; no bank, no FLOP count:
+the step is dominated by the Monte-Carlo estimators).
+
 Usage::
 
     python benchmarks/vector_throughput.py            # Table-I size (K=3, M=35, N=100, Nt=6)
     python benchmarks/vector_throughput.py --quick    # CI size, a few seconds
+    python benchmarks/vector_throughput.py --env-id isac_env/RobustISAC-Continuous-v0
 """
 
 from __future__ import annotations
@@ -24,15 +31,19 @@ import os
 import time
 from collections.abc import Callable
 
+import gymnasium as gym
 import numpy as np
 from gymnasium.vector import SyncVectorEnv
 
+import isac_env
 from isac_env.bank import ChannelBank
 from isac_env.config import RydbergISACConfig
+from isac_env.envs.robust import RobustISACEnv
 from isac_env.envs.rydberg import RydbergISACEnv
-from isac_env.envs.vector import RydbergISACVectorEnv
+from isac_env.envs.vector import RobustISACVectorEnv, RydbergISACVectorEnv
 
 TINY = {"num_users": 2, "num_cells": 4, "num_ris": 8, "num_bs_antennas": 4, "num_clusters": 2, "num_rays": 2}
+ROBUST_TINY = {"num_bs_antennas": 4, "num_ris": 6, "mc_draws": 200}
 LONG = 10**9  # horizon of the step-only runs
 
 
@@ -79,8 +90,58 @@ def time_steps(env, steps: int, actions: np.ndarray, seed: int = 0) -> float:
     return env.num_envs * steps / (time.perf_counter() - t)
 
 
+def robust_main(args: argparse.Namespace) -> None:
+    """Native RobustISAC vector env vs ``SyncVectorEnv`` of single envs, step-only and +resets."""
+    kw: dict[str, object] = {**gym.spec(args.env_id).kwargs, **(ROBUST_TINY if args.quick else {})}
+    steps = args.steps or (20 if args.quick else 50)
+    H = args.horizon
+    proto = RobustISACEnv(**kw)
+    c = proto.config
+    print(f"env: {args.env_id}, config: Nt={c.num_bs_antennas} K={c.num_users} T={c.num_targets} N={c.num_ris}"
+          f" b={c.phase_bits}, {c.mc_draws} MC draws ({c.mc_method})")  # fmt: skip
+    print(f"cores: {len(os.sched_getaffinity(0))}, numpy {np.__version__}")
+    rows = []
+    for B in args.sizes:
+        native_proto = RobustISACVectorEnv(B, **kw)
+        native_proto.action_space.seed(1)
+        actions = [native_proto.action_space.sample() for _ in range(4)]
+
+        def native(horizon: int, B: int = B) -> RobustISACVectorEnv:
+            return RobustISACVectorEnv(B, horizon=horizon, **kw)
+
+        def sync(horizon: int, B: int = B) -> SyncVectorEnv:
+            fns: list[Callable[[], RobustISACEnv]] = [lambda: RobustISACEnv(horizon=horizon, **kw)] * B
+            return SyncVectorEnv(fns)
+
+        sync_steps = max(2, min(steps, 1024 // B))
+        r = {"B": B}
+        r["native step"] = time_steps(native(LONG), steps, actions)
+        r["sync step"] = time_steps(sync(LONG), sync_steps, actions)
+        r["native +draw"] = time_steps(native(H), max(steps, H + 1), actions)
+        rows.append(r)
+        print(
+            f"B={B:5d}: native {r['native step']:9.0f} /s (sync {r['sync step']:7.0f},"
+            f" x{r['native step'] / r['sync step']:.1f}) | +resets {r['native +draw']:9.0f} /s",
+            flush=True,
+        )
+    print("\n| B | native step-only | Sync step-only | speed-up | native +resets (draw) |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['B']} | {r['native step']:,.0f} | {r['sync step']:,.0f} "
+            f"| {r['native step'] / r['sync step']:.1f}x | {r['native +draw']:,.0f} |"
+        )
+    print(f"(horizon {H} for +resets; env-steps/s)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--env-id",
+        default="isac_env/RydbergISAC-v0",
+        choices=[i for i in isac_env.ENV_IDS if i in ("isac_env/RydbergISAC-v0",) or "Robust" in i],
+        help="RydbergISAC-v0 (default, Table-I size) or a RobustISAC id",
+    )
     ap.add_argument("--quick", action="store_true", help="tiny config and few steps (CI)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024])
     ap.add_argument(
@@ -90,6 +151,9 @@ def main() -> None:
     ap.add_argument("--bank-size", type=int, default=64)
     ap.add_argument("--max-draw-b", type=int, default=64, help="largest B for measured no-bank resets")
     args = ap.parse_args()
+    if "Robust" in args.env_id:
+        robust_main(args)
+        return
     cfg = RydbergISACConfig(**TINY) if args.quick else RydbergISACConfig()
     steps = args.steps or (50 if args.quick else 200)
     H = args.horizon
