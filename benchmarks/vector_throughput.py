@@ -50,17 +50,16 @@ LONG = 10**9  # horizon of the step-only runs
 def flops_per_step(c: RydbergISACConfig) -> dict[str, int]:
     """Real FLOPs of one env step's maths (complex MAC = 8 real FLOPs, complex mult = 6).
 
-    Terms: cascade ``diag(phi) H_BR`` (N Nt mults); ``H_RU diag(phi) H_BR`` (K M N Nt MACs) plus
-    ``H_BU`` (2 K M Nt); link gains ``H_eff W`` (K M Nt K MACs) and their energies (3 K M K);
+    Terms: factored link gains ``H_BU W + H_RU (phi * (H_BR W))`` (``N Nt K + K M (N + Nt) K`` MACs,
+    ``N K`` mults; the effective channel ``H_eff`` is not formed) and their energies (3 K M K);
     sensing vectors ``H_BR^T [phi h_rt, phi dh_rt]`` (2 N Nt MACs + 2 N mults); FIM Grams
-    (9 Nt + 3 K Nt + 9 K MACs) and the 81x6 contraction (~1000); precoder decode (~8 Nt K).
+    (9 Nt + 3 K Nt + 9 K MACs), the 17 Gram products and the CRB (~200); precoder decode (~8 Nt K).
     """
     K, M, N, Nt = c.num_users, c.num_cells, c.num_ris, c.num_bs_antennas
     terms = {
-        "effective channel": 8 * K * M * N * Nt + 6 * N * Nt + 2 * K * M * Nt,
-        "link gains + SINR": 8 * K * M * Nt * K + 3 * K * M * K,
+        "link gains (factored) + SINR": 8 * (N * Nt * K + K * M * (N + Nt) * K) + 6 * N * K + 3 * K * M * K,
         "sensing vectors": 8 * 2 * N * Nt + 6 * 2 * N,
-        "FIM / CRB": 8 * (9 * Nt + 3 * K * Nt + 9 * K) + 1000,
+        "FIM / CRB": 8 * (9 * Nt + 3 * K * Nt + 9 * K) + 6 * 17 + 200,
         "decode": 8 * Nt * K + 6 * N,
     }
     terms["total"] = sum(terms.values())
