@@ -57,6 +57,7 @@ from isac_env.physics.sensing import fim_matrices, fim_terms
 from .base import Solver, SolverResult, Stopwatch
 from .heuristics import bf_only_phases, full_power, is_feasible, metrics_dict, mrt_precoder
 from .qp import (
+    ClosedFormJfProjection,
     admm_unit_modulus_qp,
     ball_qp_from_eig,
     mm_unit_modulus_qp,
@@ -178,6 +179,11 @@ class FPMMADMMSolver(Solver):
         subproblem_backend: ``"closed_form"`` (default) or ``"cvxpy"`` (every subproblem through
             cvxpy: W-QP, convex relaxation of the phi-surrogate projected onto the unit circle,
             and the SDP without the fast path; for the benchmark ratio and tests).
+        projection: backend of the (J_aux, f) projection (64): ``"closed_form"`` (default with
+            the closed-form backend: :class:`~baselines.qp.ClosedFormJfProjection`, Newton on the
+            KKT system, no solver; falls back to cvxpy if it ever fails) or ``"cvxpy"`` (the SDP
+            in cvxpy/Clarabel with the fast path; always used, without the fast path, by
+            ``subproblem_backend="cvxpy"``).
         sdp_solver: cvxpy solver name for the SDPs (``"CLARABEL"``).
         restore: run the feasibility restoration of spec 6.7 when the start violates the CRB.
         paper_schedule: ``True`` sets every convergence knob below to the paper's literal
@@ -232,6 +238,7 @@ class FPMMADMMSolver(Solver):
         init_w_iters: int = 10,
         bf_rule: str = "sum_gain",
         subproblem_backend: str = "closed_form",
+        projection: str | None = None,
         sdp_solver: str = "CLARABEL",
         restore: bool = True,
         paper_schedule: bool = False,
@@ -247,6 +254,12 @@ class FPMMADMMSolver(Solver):
     ) -> None:
         if subproblem_backend not in _BACKENDS:
             raise ValueError(f"subproblem_backend must be one of {_BACKENDS}, got {subproblem_backend!r}")
+        projection = projection or subproblem_backend
+        if projection not in _BACKENDS:
+            raise ValueError(f"projection must be one of {_BACKENDS}, got {projection!r}")
+        if subproblem_backend == "cvxpy":
+            projection = "cvxpy"
+        self.projection = projection
         if bf_rule not in ("sum_gain", "eigenvector"):
             raise ValueError(f"bf_rule must be 'sum_gain' or 'eigenvector', got {bf_rule!r}")
         if not 0.0 < rho_decay <= 1.0:
@@ -279,11 +292,23 @@ class FPMMADMMSolver(Solver):
         self.init_w_iters, self.bf_rule = init_w_iters, bf_rule
         self.backend, self.sdp_solver, self.restore = subproblem_backend, sdp_solver, restore
         self._jf: Any = None
+        self._jf_cf: Any = None
         self._radar: dict[int, Any] = {}
         self._wqp: dict[int, Any] = {}
         self._phiqp: dict[int, Any] = {}
 
     # ------------------------------------------------------------------ cvxpy models (lazy, once)
+    def _project(self, t: NDArray[np.complex128], inst: _Instance) -> tuple[NDArray[np.complex128], str]:
+        """(J_aux, f) projection (64) by the configured backend; the closed form falls back to
+        the cvxpy SDP in the (not observed) case that its Newton iteration fails."""
+        if self.projection == "closed_form":
+            if self._jf_cf is None:
+                self._jf_cf = ClosedFormJfProjection()
+            f, status = self._jf_cf.project(t, inst.bound, inst.alpha)
+            if not status.startswith("failed"):
+                return f, status
+        return self._jf_model().project(t, inst.bound, inst.alpha, fast_path=self.backend == "closed_form")
+
     def _jf_model(self) -> Any:
         if self._jf is None:
             from .sdp import JfProjection
@@ -628,6 +653,7 @@ class FPMMADMMSolver(Solver):
         del rng  # deterministic
         sw = Stopwatch()
         inst = _Instance(scenario)
+        self._jf_cf = None  # projection warm starts never carry over between solves
         s = scenario
         W, phi, notes = self._initial_point(inst, init)
 
@@ -699,14 +725,12 @@ class FPMMADMMSolver(Solver):
                 st = fp_update(s, H, W)  # 6.1
                 if pen is not None:  # 6.2
                     t_vec = inst.G(W, phi) + pen.rho * pen.zeta
-                    jf = self._jf_model()
-                    f_new, status = jf.project(
-                        t_vec, inst.bound, inst.alpha, fast_path=self.backend == "closed_form"
-                    )
+                    f_new, status = self._project(t_vec, inst)
                     if status != "fast_path":
                         calls += 1
                     if status.startswith("failed") or status not in (
                         "fast_path",
+                        "closed_form",
                         "optimal",
                         "optimal_inaccurate",
                     ):
@@ -776,6 +800,7 @@ class FPMMADMMSolver(Solver):
             "sdp_failures": sdp_fail,
             "notes": notes,
             "backend": self.backend,
+            "projection": self.projection,
         }
         return SolverResult(
             W=W_out, phi=phi_out, objective=m["sum_rate"], history=hist, converged=converged,

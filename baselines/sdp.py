@@ -1,7 +1,9 @@
 """cvxpy models of the Rydberg baselines, each built once with ``cp.Parameter`` (DPP).
 
 * :class:`JfProjection` -- the (J_aux, f) projection SDP (64) of rar_isac spec 6.2, with the
-  no-solver fast path when ``f = t`` is already feasible.
+  no-solver fast path when ``f = t`` is already feasible (the default solver path uses the
+  solver-free :class:`baselines.qp.ClosedFormJfProjection`; this model is the ``projection="cvxpy"``
+  option, the all-cvxpy benchmark backend and the test reference).
 * :class:`RadarCovarianceSDP` -- the radar-optimal transmit covariance at fixed phi used by the
   feasibility restoration (spec 6.7).
 * :class:`BallQPModel`, :class:`PhiRelaxationModel` -- the W-QP (85) and the convex relaxation of
@@ -22,6 +24,7 @@ from numpy.typing import NDArray
 from isac_env.physics.gradients import trace_inv_schur
 
 from . import require_cvxpy
+from .qp import jf_pack, jf_unpack
 
 __all__ = ["BallQPModel", "JfProjection", "PhiRelaxationModel", "RadarCovarianceSDP", "jf_feasible"]
 
@@ -53,19 +56,7 @@ def _trace_inv_bound(cp: Any, J: Any, bound: Any) -> list[Any]:
     return [0.5 * (S + S.T) >> 0, cp.trace(Y) <= bound]
 
 
-def _pack(t: NDArray[np.complex128]) -> NDArray[np.float64]:
-    return np.array([t[0].real, t[1].real, t[3].real, t[2].real, t[2].imag, t[4].real, t[4].imag, t[5].real])
-
-
-def _unpack(x: NDArray[np.float64], t: NDArray[np.complex128]) -> NDArray[np.complex128]:
-    f = np.array(t, dtype=np.complex128, copy=True)
-    f[0] = x[0] + 1j * t[0].imag
-    f[1] = x[1] + 1j * t[1].imag
-    f[3] = x[2] + 1j * t[3].imag
-    f[2] = x[3] + 1j * x[4]
-    f[4] = x[5] + 1j * x[6]
-    f[5] = x[7] + 1j * t[5].imag
-    return f
+_pack, _unpack = jf_pack, jf_unpack  # the 8 constrained real coordinates (spec 6.2)
 
 
 def jf_feasible(t: NDArray[np.complex128], bound: float, alpha: complex = 1.0) -> bool:
