@@ -42,7 +42,7 @@ import numpy as np
 import scipy.linalg as sla
 from numpy.typing import NDArray
 
-from isac_env.physics.comms import link_gains, sinr_from_gains
+from isac_env.physics.comms import channel_covariances, link_gains, sinr_from_covariances, sinr_from_gains
 from isac_env.physics.gradients import (
     crb_trace_gradients,
     fim_terms_phi_gradients,
@@ -52,7 +52,7 @@ from isac_env.physics.gradients import (
     trace_inv_schur,
 )
 from isac_env.physics.rar import RydbergScenario, crb_trace, effective_channels, sensing_vectors_of
-from isac_env.physics.sensing import fim_matrices, fim_terms
+from isac_env.physics.sensing import fim_matrices, fim_terms, fim_terms_from_gram, sensing_gram
 
 from .base import Solver, SolverResult, Stopwatch
 from .heuristics import bf_only_phases, full_power, is_feasible, metrics_dict, mrt_precoder
@@ -137,12 +137,71 @@ class _Instance:
         return effective_channels(self.s, phi)
 
     def G(self, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> NDArray[np.complex128]:
-        """Scaled FIM terms ``G_i`` ``[6]`` (physics ``fim_terms`` times ``2/sigma_r^2``)."""
+        """Scaled FIM terms ``G_i`` ``[..., 6]`` (physics ``fim_terms`` times ``2/sigma_r^2``);
+        ``phi`` may be a batch ``[J, N]`` of candidate phases."""
         return self.gscale * fim_terms(sensing_vectors_of(self.s, phi), W, self.alpha)
+
+    def u_nats(self, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> NDArray[np.float64]:
+        """``U_com`` in nats without phi-caching (for phase candidates, ``phi`` ``[..., N]``)."""
+        Gl = link_gains(self.H(phi), W)
+        noise = rar_noise_power(Gl, self.s.sigma_q2, self.s.b, self.s.rsr_model)
+        return np.sum(np.log1p(sinr_from_gains(Gl, noise)), axis=-1)
 
     def crb_scaled(self, G: NDArray[np.complex128]) -> float:
         """``tr(A_s(G)^{-1})`` (= ``L tr CRB``)."""
         return float(trace_inv_schur(G, self.alpha)[0])
+
+    def at(self, phi: NDArray[np.complex128], H: NDArray[np.complex128] | None = None) -> _PhiCache:
+        """The phi-only quantities at ``phi`` (``H`` = ``H_eff(phi)`` if already computed)."""
+        return _PhiCache(self, phi, H)
+
+
+class _PhiCache:
+    """Quantities that depend on ``phi`` only, built once per accepted phi-update, so that the
+    W-block evaluates the FIM terms and ``U_com`` of many precoders cheaply ("physics once": the
+    evaluations go through :func:`~isac_env.physics.sensing.fim_terms_from_gram` and
+    :func:`~isac_env.physics.comms.sinr_from_covariances`).
+
+    ``H`` ``[K, M, Nt]`` effective channels, ``Q`` ``[K, Nt, Nt]`` = ``H_k^H H_k``, ``V``
+    ``[Nt, 3]`` sensing vectors, ``G0 = V^H V`` and (lazily) the scaled ``hat A_i`` ``[6, Nt, Nt]``.
+    Every evaluation takes a precoder ``[Nt, K]`` or a stack of candidates ``[J, Nt, K]``.
+    """
+
+    def __init__(
+        self, inst: _Instance, phi: NDArray[np.complex128], H: NDArray[np.complex128] | None = None
+    ) -> None:
+        self.inst, self.phi = inst, phi
+        self.H = inst.H(phi) if H is None else H
+        self.HH = np.conj(np.swapaxes(self.H, -1, -2))  # [K, Nt, M]
+        self.Q = channel_covariances(self.H)  # [K, Nt, Nt]
+        self.V = sensing_vectors_of(inst.s, phi)
+        self.G0 = sensing_gram(self.V)
+        s = inst.s
+        self.linear = s.rsr_model == "linear"
+        self.noise = inst.M * np.asarray(s.sigma_q2, dtype=np.float64)  # M sigma_q^2 (linear model)
+        self._A_hat: NDArray[np.complex128] | None = None
+
+    @property
+    def A_hat(self) -> NDArray[np.complex128]:
+        """Scaled FIM matrices ``hat A_i = (2/sigma_r^2) A_i / L`` ``[6, Nt, Nt]``."""
+        if self._A_hat is None:
+            self._A_hat = self.inst.gscale * fim_matrices(self.V, self.inst.alpha)
+        return self._A_hat
+
+    def G(self, W: NDArray[np.complex128]) -> NDArray[np.complex128]:
+        """Scaled FIM terms ``G_i`` ``[..., 6]`` at this phi."""
+        inst = self.inst
+        return inst.gscale * fim_terms_from_gram(self.G0, self.V, W, inst.alpha)
+
+    def u_nats(self, W: NDArray[np.complex128]) -> NDArray[np.float64]:
+        """``U_com`` in nats ``[...]`` at this phi (quadratic forms in ``Q`` for the linear model)."""
+        if self.linear:
+            sinr = sinr_from_covariances(self.Q, W, self.noise)
+        else:
+            Gl = link_gains(self.H, W)
+            s = self.inst.s
+            sinr = sinr_from_gains(Gl, rar_noise_power(Gl, s.sigma_q2, s.b, s.rsr_model))
+        return np.sum(np.log1p(sinr), axis=-1)
 
 
 @dataclass
@@ -156,6 +215,11 @@ class _Penalty:
     def value(self, G: NDArray[np.complex128]) -> float:
         z = G - self.f + self.rho * self.zeta
         return float(np.sum(np.abs(z) ** 2)) / (2.0 * self.rho)
+
+    def values(self, G: NDArray[np.complex128]) -> NDArray[np.float64]:
+        """:meth:`value` of a stack of FIM-term vectors ``[..., 6]``."""
+        z = G - self.f + self.rho * self.zeta
+        return np.sum(z.real**2 + z.imag**2, axis=-1) / (2.0 * self.rho)
 
     @property
     def d(self) -> NDArray[np.complex128]:
@@ -345,8 +409,14 @@ class FPMMADMMSolver(Solver):
         st: FPState,
         pen: _Penalty | None,
         tau_prev: float | None = None,
+        *,
+        cache: _PhiCache | None = None,
     ) -> tuple[NDArray[np.complex128], dict[str, float]]:
         """W-update (spec 6.3): MM surrogate of the penalty as a ball-QP, closed form, safeguarded.
+
+        ``cache``: the phi-only quantities at ``phi`` (:meth:`_Instance.at`; built here if absent).
+        The surrogate objective is evaluated in closed form from them: at fixed ``(r, c)`` the FP
+        objective (42) is ``const + Re<a, W> - Re tr(W^H T W)``.
 
         ``w_majorizer="paper"``: the surrogate (85) with the constants ``theta_t``, ``theta_b``.
         ``w_majorizer="lipschitz"``: the local Lipschitz majoriser used for phi in spec 6.4,
@@ -356,14 +426,17 @@ class FPMMADMMSolver(Solver):
         power ball, block separable in the eigenbasis of ``T``. Returns ``info["tau"]``.
         """
         K, Nt, P = inst.K, inst.Nt, inst.P
-        HH = np.conj(np.swapaxes(H, -1, -2))  # [K, Nt, M]
+        pc = cache if cache is not None else inst.at(phi, H)
+        HH = pc.HH  # [K, Nt, M]
         cn2 = np.sum(np.abs(st.c) ** 2, axis=-1)
-        T = np.einsum("k,kij->ij", cn2, HH @ H)
+        T = np.einsum("k,kij->ij", cn2, pc.Q)
         a = 2.0 * np.sqrt(1.0 + st.r)[None, :] * np.einsum("ktm,km->tk", HH, st.c)  # [Nt, K]
+        fp_const = float(np.sum(np.log1p(st.r) - st.r - cn2 * st.noise))
 
         def w_obj(Wx: NDArray[np.complex128]) -> float:  # minimisation form of the AL in W
-            val = -fp_objective(H, Wx, st)
-            return val + (pen.value(inst.G(Wx, phi)) if pen is not None else 0.0)
+            # -fp_objective(H, Wx, st) = -(const + Re<a, Wx> - Re tr(Wx^H T Wx))
+            val = float(np.real(np.vdot(Wx, T @ Wx)) - np.real(np.vdot(a, Wx))) - fp_const
+            return val + (pen.value(pc.G(Wx)) if pen is not None else 0.0)
 
         info: dict[str, float] = {"backtracks": 0.0}
         if pen is None:
@@ -374,13 +447,13 @@ class FPMMADMMSolver(Solver):
             else:
                 W_new = _unvec(self._ball_qp(np.kron(np.eye(K), T), _vec(a), P), Nt)
         elif self.w_majorizer == "lipschitz":
-            V = sensing_vectors_of(inst.s, phi)
-            A_hat = inst.gscale * fim_matrices(V, inst.alpha)  # [6, Nt, Nt]
-            zv = inst.G(W, phi) + pen.d  # G_i - f_i + rho zeta_i
+            A_hat = pc.A_hat  # [6, Nt, Nt]
+            G_W = pc.G(W)
+            zv = G_W + pen.d  # G_i - f_i + rho zeta_i
             Mg = np.einsum("i,ist->st", np.conj(zv), A_hat)
             Mg = (Mg + Mg.conj().T) / (2.0 * pen.rho)  # sum_i (z_i^* A_i + z_i A_i^H) / (2 rho)
             grad = Mg @ W  # grad_{W^*} Psi
-            psi0 = pen.value(inst.G(W, phi))
+            psi0 = pen.value(G_W)
             lamT, UT = np.linalg.eigh(T) if self.backend == "closed_form" else (None, None)
             tau = float(np.linalg.norm(Mg, 2)) if tau_prev is None else 0.5 * tau_prev
             tau = max(tau, 1e-12)
@@ -395,14 +468,13 @@ class FPMMADMMSolver(Solver):
                     W_try = _unvec(self._ball_qp(Qm, _vec(c_m), P), Nt)
                 dW = W_try - W
                 maj = psi0 + 2.0 * float(np.real(np.vdot(grad, dW))) + tau * float(np.vdot(dW, dW).real)
-                if pen.value(inst.G(W_try, phi)) <= maj + 1e-12 * max(1.0, abs(psi0)):
+                if pen.value(pc.G(W_try)) <= maj + 1e-12 * max(1.0, abs(psi0)):
                     W_new = W_try
                     break
                 tau *= 2.0
             info["tau"] = tau
         else:
-            V = sensing_vectors_of(inst.s, phi)
-            A_hat = inst.gscale * fim_matrices(V, inst.alpha)  # [6, Nt, Nt]
+            A_hat = pc.A_hat  # [6, Nt, Nt]
             A_hatH = np.conj(np.swapaxes(A_hat, -1, -2))
             d = pen.d
             C_bar = np.conj(d)[:, None, None] * A_hat + d[:, None, None] * A_hatH
@@ -539,14 +611,33 @@ class FPMMADMMSolver(Solver):
         x0: NDArray[np.complex128],
         x1: NDArray[np.complex128],
         proj: Any,
+        *,
+        batched: bool = False,
     ) -> NDArray[np.complex128]:
         """Safeguarded extrapolation of a block step ``x0 -> x1`` (accelerated MM/FP): try
         ``proj(x0 + 2^j (x1 - x0))`` for ``j = 1..extrapolation`` and keep the best point while the
         true augmented objective ``obj`` (maximised) keeps increasing; never returns a point worse
-        than ``x1``, so the block stays monotone."""
+        than ``x1``, so the block stays monotone.
+
+        ``batched=True``: ``obj`` and ``proj`` take a stack ``[J, ...]`` of points and ``obj``
+        returns ``[J]`` values; all ``extrapolation`` trials are evaluated in one call (cheaper
+        than the sequential calls at these sizes) and the same point is selected as by the
+        sequential rule (first trial that does not increase stops the search)."""
         d = x1 - x0
         if not np.any(d):
             return x1
+        if batched:
+            if self.extrapolation == 0:
+                return x1
+            alphas = 2.0 ** np.arange(1, self.extrapolation + 1)
+            trials = proj(x0[None] + alphas.reshape(-1, *([1] * x0.ndim)) * d[None])
+            vals = obj(np.concatenate([x1[None], trials]))
+            best, best_v = x1, vals[0]
+            for j in range(self.extrapolation):
+                if not vals[j + 1] > best_v:
+                    break
+                best, best_v = trials[j], vals[j + 1]
+            return best
         best, best_v = x1, obj(x1)
         alpha = 1.0
         for _ in range(self.extrapolation):
@@ -611,10 +702,10 @@ class FPMMADMMSolver(Solver):
         if init is not None:
             W = full_power(np.asarray(init[0], dtype=np.complex128), inst.P)
         else:
-            H = inst.H(phi)
-            W = mrt_precoder(H, inst.P)
+            pc = inst.at(phi)
+            W = mrt_precoder(pc.H, inst.P)
             for _ in range(self.init_w_iters):
-                W, _ = self._w_update(inst, W, phi, H, fp_update(s, H, W), None)
+                W, _ = self._w_update(inst, W, phi, pc.H, fp_update(s, pc.H, W), None, cache=pc)
             W = full_power(W, inst.P)
         notes: list[str] = []
         if self.sensing and self.restore and inst.crb_scaled(inst.G(W, phi)) > inst.bound:
@@ -678,13 +769,14 @@ class FPMMADMMSolver(Solver):
             return m["sum_rate"]
 
         pen: _Penalty | None = None
-        H = inst.H(phi)
+        pc = inst.at(phi)  # phi-only quantities, rebuilt when phi changes
+        H = pc.H
         st = fp_update(s, H, W)
         if self.sensing:
-            f0 = inst.G(W, phi)
+            f0 = pc.G(W)
             cn2 = np.sum(np.abs(st.c) ** 2, axis=-1)
-            HH = np.conj(np.swapaxes(H, -1, -2))
-            T = np.einsum("k,kij->ij", cn2, HH @ H)
+            HH = pc.HH
+            T = np.einsum("k,kij->ij", cn2, pc.Q)
             a = 2.0 * np.sqrt(1.0 + st.r)[None, :] * np.einsum("ktm,km->tk", HH, st.c)
             quad = float(np.real(np.sum(np.conj(W) * (T @ W)) - np.sum(np.conj(a) * W)))
             rho = self.rho0 * float(np.sum(np.abs(f0) ** 2)) / (2.0 * max(abs(quad), 1e-300))
@@ -702,29 +794,37 @@ class FPMMADMMSolver(Solver):
         L_prev = np.nan
         small = 0
 
-        def lag(
-            Wx: NDArray[np.complex128], phix: NDArray[np.complex128], Hx: NDArray[np.complex128]
-        ) -> float:
-            """True augmented objective (maximisation form, nats): ``U_com - Psi``, i.e. the FP
-            objective at the optimal ``(r, c)``; every block below does not decrease it."""
-            v = fp_objective(Hx, Wx, fp_update(s, Hx, Wx))
-            return v - (pen.value(inst.G(Wx, phix)) if pen is not None else 0.0)
+        def lag_batch(Wx: NDArray[np.complex128], c: _PhiCache) -> NDArray[np.float64]:
+            """True augmented objective (maximisation form, nats) ``U_com - Psi`` of one or a
+            stack of precoders at the phi of ``c``; it equals the FP objective at the optimal
+            ``(r, c)`` (42), and every block below does not decrease it."""
+            v = c.u_nats(Wx)
+            return v - pen.values(c.G(Wx)) if pen is not None else v
+
+        def lag(Wx: NDArray[np.complex128], c: _PhiCache) -> float:
+            return float(lag_batch(Wx, c))
+
+        def lag_phis(phis: NDArray[np.complex128]) -> NDArray[np.float64]:
+            """``lag`` of the current ``W`` at a stack of candidate phases ``[J, N]``."""
+            v = inst.u_nats(W, phis)
+            return v - pen.values(inst.G(W, phis)) if pen is not None else v
 
         def ball(Wx: NDArray[np.complex128]) -> NDArray[np.complex128]:
-            n2 = float(np.sum(np.abs(Wx) ** 2))
-            return Wx if n2 <= inst.P else Wx * np.sqrt(inst.P / n2)
+            """Projection of a stack ``[J, Nt, K]`` onto the power ball."""
+            n2 = np.sum(Wx.real**2 + Wx.imag**2, axis=(-2, -1), keepdims=True)
+            return Wx * np.where(n2 <= inst.P, 1.0, np.sqrt(inst.P / np.maximum(n2, 1e-300)))
 
         def unit(p: NDArray[np.complex128]) -> NDArray[np.complex128]:
             return np.exp(1j * np.angle(p))
 
         for it in range(1, self.max_iter + 1):
-            H = inst.H(phi)
-            hist["aug_rc"].append(lag(W, phi, H))
+            H = pc.H
+            hist["aug_rc"].append(lag(W, pc))
             calls = 0
             for sweep in range(self.inner_sweeps):
                 st = fp_update(s, H, W)  # 6.1
                 if pen is not None:  # 6.2
-                    t_vec = inst.G(W, phi) + pen.rho * pen.zeta
+                    t_vec = pc.G(W) + pen.rho * pen.zeta
                     f_new, status = self._project(t_vec, inst)
                     if status != "fast_path":
                         calls += 1
@@ -738,33 +838,36 @@ class FPMMADMMSolver(Solver):
                     else:
                         pen.f = f_new
                 if sweep == self.inner_sweeps - 1:
-                    hist["aug_jf"].append(lag(W, phi, H))
+                    hist["aug_jf"].append(lag(W, pc))
                 for ws in range(self.w_sweeps):  # 6.3 (with (r, c) refreshed between W-steps)
                     if ws > 0:
                         st = fp_update(s, H, W)
                     W_prev = W
-                    W, winfo = self._w_update(inst, W, phi, H, st, pen, tau_w)
+                    W, winfo = self._w_update(inst, W, phi, H, st, pen, tau_w, cache=pc)
                     tau_w = winfo.get("tau", tau_w)
                     if self.extrapolation:
-                        W = self._extrapolate(lambda Wx: lag(Wx, phi, H), W_prev, W, ball)  # noqa: B023
+                        W = self._extrapolate(
+                            lambda Wx: lag_batch(Wx, pc),  # noqa: B023
+                            W_prev, W, ball, batched=True,
+                        )  # fmt: skip
                 if sweep == self.inner_sweeps - 1:
-                    hist["aug_w"].append(lag(W, phi, H))
+                    hist["aug_w"].append(lag(W, pc))
                 if self.optimize_phi:  # 6.4
                     st = fp_update(s, H, W) if self.extrapolation else st
-                    L_w = lag(W, phi, H)
+                    L_w = lag(W, pc)
                     phi_new, tau, _ = self._phi_update(inst, W, phi, st, pen, tau)
                     if self.extrapolation:
-                        phi_new = self._extrapolate(lambda p: lag(W, p, inst.H(p)), phi, phi_new, unit)  # noqa: B023
-                    H_new = inst.H(phi_new)
-                    if lag(W, phi_new, H_new) >= L_w - 1e-12 * max(1.0, abs(L_w)):
-                        phi, H = phi_new, H_new
+                        phi_new = self._extrapolate(lag_phis, phi, phi_new, unit, batched=True)
+                    pc_new = inst.at(phi_new)
+                    if lag(W, pc_new) >= L_w - 1e-12 * max(1.0, abs(L_w)):
+                        phi, pc, H = phi_new, pc_new, pc_new.H
                 if sweep == self.inner_sweeps - 1:
-                    hist["aug_phi"].append(lag(W, phi, H))
+                    hist["aug_phi"].append(lag(W, pc))
             hist["sdp_calls"].append(float(calls))
             L_now = hist["aug_phi"][-1]
             gap = 0.0
             if pen is not None:  # 6.5
-                Gv = inst.G(W, phi)
+                Gv = pc.G(W)
                 gap = float(np.linalg.norm(Gv - pen.f) / max(np.linalg.norm(pen.f), 1e-300))
                 pen.zeta = pen.zeta + (Gv - pen.f) / pen.rho
                 if self.rho_rule == "paper" or (gap > self.gap_tol and gap > 0.9 * gap_prev):

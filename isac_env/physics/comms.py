@@ -12,10 +12,14 @@ from numpy.typing import NDArray
 from .rydberg import distortion_power
 
 __all__ = [
+    "channel_covariances",
+    "link_energies_from_covariances",
     "link_gains",
     "link_gains_factored",
     "rar_noise",
     "rate_bps_hz",
+    "sinr_from_covariances",
+    "sinr_from_energies",
     "sinr_from_gains",
     "sinr_rar",
     "sinr_rar_from_gains",
@@ -80,9 +84,74 @@ def sinr_from_gains(G: NDArray[np.complex128], noise: NDArray[np.float64]) -> ND
     Returns:
         float64 ``[..., K]``.
     """
-    E = (G.real**2 + G.imag**2).sum(axis=-2)  # [..., K, K] (user k, stream i)
+    return sinr_from_energies((G.real**2 + G.imag**2).sum(axis=-2), noise)
+
+
+def sinr_from_energies(E: NDArray[np.float64], noise: NDArray[np.float64]) -> NDArray[np.float64]:
+    """SINR (23) from the received energies ``E[..., k, i] = ||H_k w_i||^2`` ``[..., K, K]``.
+
+    Args:
+        E: ``[..., K, K]`` (user k, stream i); noise: ``[..., K]``.
+
+    Returns:
+        float64 ``[..., K]``: ``E_kk / (sum_{i != k} E_ki + noise_k)``.
+    """
     sig = E.diagonal(0, -2, -1)
     return sig / (E.sum(axis=-1) - sig + noise)
+
+
+def channel_covariances(H_eff: NDArray[np.complex128]) -> NDArray[np.complex128]:
+    """Per-user channel Gram matrices ``Q_k = H_k^H H_k`` ``[..., K, Nt, Nt]`` (Hermitian PSD).
+
+    For fixed ``phi`` they turn every received energy into an ``Nt x Nt`` quadratic form,
+    ``||H_k w_i||^2 = w_i^H Q_k w_i`` (:func:`link_energies_from_covariances`); ``D_{b,k}`` is
+    unitary and drops out (spec section 3).
+
+    Args:
+        H_eff: ``[..., K, M, Nt]`` effective channels.
+
+    Returns:
+        complex128 ``[..., K, Nt, Nt]``.
+    """
+    return np.conj(np.swapaxes(H_eff, -1, -2)) @ H_eff
+
+
+def link_energies_from_covariances(
+    Q: NDArray[np.complex128], W: NDArray[np.complex128]
+) -> NDArray[np.float64]:
+    """Received energies ``E[..., k, i] = w_i^H Q_k w_i = ||H_k w_i||^2`` ``[..., K, K]``.
+
+    Equal (up to rounding) to ``sum_m |link_gains(H, W)[..., k, m, i]|^2`` with
+    ``Q = channel_covariances(H)``; costs ``K^2 Nt^2`` instead of ``K^2 M Nt`` MACs.
+
+    Args:
+        Q: ``[..., K, Nt, Nt]`` from :func:`channel_covariances`.
+        W: ``[..., Nt, K]`` precoder (extra leading axes broadcast against ``Q``'s).
+
+    Returns:
+        float64 ``[..., K, K]`` (user k, stream i).
+    """
+    QW = Q @ W[..., None, :, :]  # [..., K, Nt, K]: Q_k w_i
+    return np.sum(np.conj(W)[..., None, :, :] * QW, axis=-2).real
+
+
+def sinr_from_covariances(
+    Q: NDArray[np.complex128], W: NDArray[np.complex128], noise: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """SINR (23) from the channel Gram matrices ``Q_k = H_k^H H_k`` (fixed ``phi``).
+
+    Equals :func:`sinr_from_gains` of ``link_gains(H, W)`` with the same ``noise``; useful when
+    many precoders are evaluated at one ``phi``. ``noise`` must not depend on ``W`` (true for
+    ``rsr_model="linear"``, where it is ``M sigma_q,k^2``).
+
+    Args:
+        Q: ``[..., K, Nt, Nt]`` from :func:`channel_covariances`.
+        W: ``[..., Nt, K]`` precoder; noise: ``[..., K]`` denominator noise.
+
+    Returns:
+        float64 ``[..., K]`` linear SINR.
+    """
+    return sinr_from_energies(link_energies_from_covariances(Q, W), noise)
 
 
 def sinr_rar(

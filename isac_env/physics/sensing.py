@@ -20,8 +20,10 @@ __all__ = [
     "fim_matrices",
     "fim_terms",
     "fim_terms_from_covariance",
+    "fim_terms_from_gram",
     "schur_fim",
     "sensing_gain",
+    "sensing_gram",
     "sensing_vectors",
     "target_response",
 ]
@@ -79,7 +81,46 @@ def fim_terms(
     Returns:
         complex128 ``[..., 6]`` (F1, F4, F6 real up to rounding).
     """
-    G0 = np.conj(np.swapaxes(V, -1, -2)) @ V  # [..., 3, 3]  x^H y
+    return fim_terms_from_gram(sensing_gram(V), V, W, alpha)
+
+
+def sensing_gram(V: NDArray[np.complex128]) -> NDArray[np.complex128]:
+    """Gram matrix ``G0 = V^H V`` of the sensing vectors (spec 4.2), ``[..., 3, 3]``.
+
+    It depends on ``phi`` only, so a solver that evaluates the FIM terms of many precoders at
+    one ``phi`` computes it once and calls :func:`fim_terms_from_gram`.
+
+    Args:
+        V: ``[..., Nt, 3]`` from :func:`sensing_vectors`.
+
+    Returns:
+        complex128 ``[..., 3, 3]`` with ``G0[a, b] = v_a^H v_b``.
+    """
+    return np.conj(np.swapaxes(V, -1, -2)) @ V
+
+
+def fim_terms_from_gram(
+    G0: NDArray[np.complex128],
+    V: NDArray[np.complex128],
+    W: NDArray[np.complex128],
+    alpha: ArrayLike = 1.0,
+) -> NDArray[np.complex128]:
+    """:func:`fim_terms` with the phi-only Gram matrix ``G0 = V^H V`` precomputed (spec 4.2).
+
+    Only ``U = W^T V`` ``[..., K, 3]`` and ``G1 = U^H U`` depend on ``W``; the result is the same
+    computation as :func:`fim_terms` (which calls this function). ``W`` may carry extra leading
+    axes (e.g. several candidate precoders ``[J, Nt, K]`` at one ``phi``); they broadcast
+    against ``G0`` and ``V``.
+
+    Args:
+        G0: ``[..., 3, 3]`` from :func:`sensing_gram`.
+        V: ``[..., Nt, 3]`` sensing vectors (the ones ``G0`` was built from).
+        W: ``[..., Nt, K]`` precoder.
+        alpha: target coefficient ``alpha_t``.
+
+    Returns:
+        complex128 ``[..., 6]`` per-snapshot terms ``F_i / L``.
+    """
     U = np.swapaxes(W, -1, -2) @ V  # [..., K, 3]
     G1 = np.conj(np.swapaxes(U, -1, -2)) @ U  # [..., 3, 3]  x^H conj(R) y
     return _terms_from_grams(G0, G1, alpha)
