@@ -19,6 +19,8 @@ All functions accept leading batch axes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -37,6 +39,7 @@ __all__ = [
     "decode_precoder",
     "encode_phases",
     "encode_precoder",
+    "split_action",
 ]
 
 
@@ -140,3 +143,35 @@ def encode_phases(phi: ArrayLike, bits: int = 0, mode: str = "continuous") -> ND
     if mode == "continuous":
         return np.angle(phi) / np.pi
     raise ValueError(f"mode must be 'continuous', 'quantize' or 'discrete', got {mode!r}")
+
+
+def split_action(
+    action: Any, n_w: int, N: int, bits: int, phase_mode: str, batch_shape: tuple[int, ...] = ()
+) -> tuple[NDArray[np.float64], NDArray[np.complex128]]:
+    """Validate an env action and split it into its precoder part and the decoded RIS phases.
+
+    Args:
+        action: ``Box`` action ``[*batch, n_w + N]`` or, for ``phase_mode="discrete"``, a dict with
+            ``"precoder"`` ``[*batch, n_w]`` and integer level indices ``"phases"`` ``[*batch, N]``.
+        n_w: length of the precoder part (task-specific: e.g. ``2 Nt K`` or ``2 Nt K + 1``).
+        N: number of RIS elements.
+        bits: phase resolution b (``phase_mode`` "discrete"/"quantize").
+        phase_mode: "continuous", "quantize" or "discrete" (see :func:`decode_phases`).
+        batch_shape: expected leading axes.
+
+    Returns:
+        ``(a_w [*batch, n_w] float64, phi [*batch, N] complex128)``.
+
+    Raises:
+        ValueError: wrong structure or shape, non-finite entries, phase indices off the grid.
+    """
+    if phase_mode == "discrete":
+        if not isinstance(action, dict) or set(action) != {"precoder", "phases"}:
+            raise ValueError("action must be a dict with keys 'precoder' and 'phases'")
+        a_w = check_action(action["precoder"], (*batch_shape, n_w), "action['precoder']")
+        idx = check_action(action["phases"], (*batch_shape, N), "action['phases']")
+        if np.any(idx != np.round(idx)) or np.any(idx < 0) or np.any(idx >= 2**bits):
+            raise ValueError(f"action['phases'] must be integers in [0, {2**bits - 1}]")
+        return a_w, decode_phases(idx, bits, "discrete")
+    a = check_action(action, (*batch_shape, n_w + N), "action")
+    return a[..., :n_w], decode_phases(a[..., n_w:], bits, phase_mode)

@@ -11,7 +11,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from .. import codecs
-from ..codecs import OBS_BOUND, check_action, cplx_features
+from ..codecs import OBS_BOUND, cplx_features
 from ..config import EnvConfig, RobustISACConfig, split_kwargs
 from ..physics import robust
 from ..physics.units import w_to_dbm
@@ -153,18 +153,7 @@ class RobustTask:
             ValueError: wrong structure or shape, non-finite entries, phase indices off the grid.
         """
         bits = self.config.phase_bits
-        if self.phase_mode == "discrete":
-            if not isinstance(action, dict) or set(action) != {"precoder", "phases"}:
-                raise ValueError("action must be a dict with keys 'precoder' and 'phases'")
-            a_w = check_action(action["precoder"], (*batch_shape, self.n_w), "action['precoder']")
-            idx = check_action(action["phases"], (*batch_shape, self.N), "action['phases']")
-            if np.any(idx != np.round(idx)) or np.any(idx < 0) or np.any(idx >= 2**bits):
-                raise ValueError(f"action['phases'] must be integers in [0, {2**bits - 1}]")
-            phi = codecs.decode_phases(idx, bits, "discrete")
-        else:
-            a = check_action(action, (*batch_shape, self.n_w + self.N), "action")
-            a_w = a[..., : self.n_w]
-            phi = codecs.decode_phases(a[..., self.n_w :], bits, self.phase_mode)
+        a_w, phi = codecs.split_action(action, self.n_w, self.N, bits, self.phase_mode, batch_shape)
         p_w = 10.0 ** ((self.power_dbm_from_level(a_w[..., -1]) - 30.0) / 10.0)
         W = codecs.decode_precoder(a_w[..., :-1], self.Nt, self.K, p_w)
         return W, phi

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from .. import codecs
 from ..bank import ChannelBank, as_channel_bank
-from ..codecs import OBS_BOUND, check_action, cplx_features
+from ..codecs import OBS_BOUND, cplx_features
 from ..config import EnvConfig, RydbergISACConfig, split_kwargs
 from ..physics import rar
 from ..physics.channels import effective_channel
@@ -125,18 +125,7 @@ class RydbergTask:
             ValueError: wrong structure or shape, non-finite entries, phase indices off the grid.
         """
         bits = self.env_config.phase_bits
-        if self.phase_mode == "discrete":
-            if not isinstance(action, dict) or set(action) != {"precoder", "phases"}:
-                raise ValueError("action must be a dict with keys 'precoder' and 'phases'")
-            a_w = check_action(action["precoder"], (*batch_shape, self.n_w), "action['precoder']")
-            idx = check_action(action["phases"], (*batch_shape, self.N), "action['phases']")
-            if np.any(idx != np.round(idx)) or np.any(idx < 0) or np.any(idx >= 2**bits):
-                raise ValueError(f"action['phases'] must be integers in [0, {2**bits - 1}]")
-            phi = codecs.decode_phases(idx, bits, "discrete")
-        else:
-            a = check_action(action, (*batch_shape, self.n_w + self.N), "action")
-            a_w = a[..., : self.n_w]
-            phi = codecs.decode_phases(a[..., self.n_w :], bits, self.phase_mode)
+        a_w, phi = codecs.split_action(action, self.n_w, self.N, bits, self.phase_mode, batch_shape)
         W = codecs.decode_precoder(a_w, self.Nt, self.K, p_max)
         return W, phi
 
