@@ -52,7 +52,7 @@ from isac_env.physics.gradients import (
     trace_inv_schur,
 )
 from isac_env.physics.rar import RydbergScenario, crb_trace, effective_channels, sensing_vectors_of
-from isac_env.physics.sensing import fim_matrices, fim_terms, fim_terms_from_gram, sensing_gram
+from isac_env.physics.sensing import fim_matrices, fim_terms, fim_terms_from_map, fim_terms_map, sensing_gram
 
 from .base import Solver, SolverResult, Stopwatch
 from .heuristics import bf_only_phases, full_power, is_feasible, metrics_dict, mrt_precoder
@@ -159,11 +159,13 @@ class _Instance:
 class _PhiCache:
     """Quantities that depend on ``phi`` only, built once per accepted phi-update, so that the
     W-block evaluates the FIM terms and ``U_com`` of many precoders cheaply ("physics once": the
-    evaluations go through :func:`~isac_env.physics.sensing.fim_terms_from_gram` and
+    evaluations go through :func:`~isac_env.physics.sensing.fim_terms_from_map` and
     :func:`~isac_env.physics.comms.sinr_from_covariances`).
 
     ``H`` ``[K, M, Nt]`` effective channels, ``Q`` ``[K, Nt, Nt]`` = ``H_k^H H_k``, ``V``
-    ``[Nt, 3]`` sensing vectors, ``G0 = V^H V`` and (lazily) the scaled ``hat A_i`` ``[6, Nt, Nt]``.
+    ``[Nt, 3]`` sensing vectors, ``G0 = V^H V`` with the scaled linear map ``Gmap`` ``[9, 6]`` from
+    ``vec(U^H U)``, ``U = W^T V``, to ``G_i`` (:func:`~isac_env.physics.sensing.fim_terms_map`),
+    and (lazily) the scaled ``hat A_i`` ``[6, Nt, Nt]``.
     Every evaluation takes a precoder ``[Nt, K]`` or a stack of candidates ``[J, Nt, K]``.
     """
 
@@ -176,6 +178,7 @@ class _PhiCache:
         self.Q = channel_covariances(self.H)  # [K, Nt, Nt]
         self.V = sensing_vectors_of(inst.s, phi)
         self.G0 = sensing_gram(self.V)
+        self.Gmap = inst.gscale * fim_terms_map(self.G0, inst.alpha)  # scaled G = vec(U^H U) Gmap
         s = inst.s
         self.linear = s.rsr_model == "linear"
         self.noise = inst.M * np.asarray(s.sigma_q2, dtype=np.float64)  # M sigma_q^2 (linear model)
@@ -190,8 +193,7 @@ class _PhiCache:
 
     def G(self, W: NDArray[np.complex128]) -> NDArray[np.complex128]:
         """Scaled FIM terms ``G_i`` ``[..., 6]`` at this phi."""
-        inst = self.inst
-        return inst.gscale * fim_terms_from_gram(self.G0, self.V, W, inst.alpha)
+        return fim_terms_from_map(self.Gmap, self.V, W)
 
     def u_nats(self, W: NDArray[np.complex128]) -> NDArray[np.float64]:
         """``U_com`` in nats ``[...]`` at this phi (quadratic forms in ``Q`` for the linear model)."""
@@ -433,10 +435,14 @@ class FPMMADMMSolver(Solver):
         a = 2.0 * np.sqrt(1.0 + st.r)[None, :] * np.einsum("ktm,km->tk", HH, st.c)  # [Nt, K]
         fp_const = float(np.sum(np.log1p(st.r) - st.r - cn2 * st.noise))
 
-        def w_obj(Wx: NDArray[np.complex128]) -> float:  # minimisation form of the AL in W
-            # -fp_objective(H, Wx, st) = -(const + Re<a, Wx> - Re tr(Wx^H T Wx))
-            val = float(np.real(np.vdot(Wx, T @ Wx)) - np.real(np.vdot(a, Wx))) - fp_const
-            return val + (pen.value(pc.G(Wx)) if pen is not None else 0.0)
+        def w_objs(Wx: NDArray[np.complex128]) -> NDArray[np.float64]:
+            """Minimisation form of the AL in W of one or a stack ``[J, Nt, K]`` of precoders:
+            ``-fp_objective(H, Wx, st) + Psi = -(const + Re<a, Wx> - Re tr(Wx^H T Wx)) + Psi``."""
+            val = np.sum((np.conj(Wx) * (T @ Wx - a)).real, axis=(-2, -1)) - fp_const
+            return val + pen.values(pc.G(Wx)) if pen is not None else val
+
+        def w_obj(Wx: NDArray[np.complex128]) -> float:
+            return float(w_objs(Wx))
 
         info: dict[str, float] = {"backtracks": 0.0}
         if pen is None:
@@ -490,8 +496,8 @@ class FPMMADMMSolver(Solver):
             a_i -= (4.0 * th_b * w2)[:, None] * w[None, :]
             c_t = _vec(a) - k2r * np.sum(a_i, axis=0)
             W_new = _unvec(self._ball_qp(Q, c_t, P), Nt)
-        old = w_obj(W)
-        new = w_obj(W_new)
+        W_full = full_power(W_new, P)
+        old, new, full = w_objs(np.stack([W, W_new, W_full]))  # one evaluation for the three points
         slack = 1e-12 * max(1.0, abs(old))
         n_bt = 0
         while new > old + slack and n_bt < 5:  # safeguard (spec 6.3)
@@ -501,11 +507,11 @@ class FPMMADMMSolver(Solver):
         if new > old + slack:
             W_new, new = W, old
         info["backtracks"] = float(n_bt)
-        W_full = full_power(W_new, P)
-        if W_full is not W_new:
+        if n_bt or W_new is W:  # W_new changed since W_full was formed
+            W_full = full_power(W_new, P)
             full = w_obj(W_full)
-            if full <= new + slack:
-                W_new, new = W_full, full
+        if W_full is not W_new and full <= new + slack:
+            W_new, new = W_full, full
         return W_new, info
 
     def _phi_update(

@@ -21,6 +21,8 @@ __all__ = [
     "fim_terms",
     "fim_terms_from_covariance",
     "fim_terms_from_gram",
+    "fim_terms_from_map",
+    "fim_terms_map",
     "schur_fim",
     "sensing_gain",
     "sensing_gram",
@@ -173,6 +175,39 @@ def _terms_from_grams(G0: NDArray, G1: NDArray, alpha: ArrayLike) -> NDArray[np.
     F[..., 2] *= ac
     F[..., 4] *= ac
     return F
+
+
+def fim_terms_map(G0: NDArray[np.complex128], alpha: ArrayLike = 1.0) -> NDArray[np.complex128]:
+    """The FIM terms as a linear map of ``G1 = U^H U`` at fixed ``G0`` (spec 4.2), ``[..., 9, 6]``.
+
+    ``F_i / L = sum_{cd} G1[c, d] Mphi[3c + d, i]`` with
+    ``Mphi[cd, i] = sum_{ab} C[ab, cd, i] G0[a, b]`` (times ``alpha^*`` for ``i = 3, 5``), so that a
+    solver evaluating many precoders at one ``phi`` does one ``9 x 6`` product per precoder
+    (:func:`fim_terms_from_map`). Same terms as :func:`fim_terms`, summed in another order.
+
+    Args:
+        G0: ``[..., 3, 3]`` from :func:`sensing_gram`; alpha: target coefficient ``alpha_t``.
+
+    Returns:
+        complex128 ``[..., 9, 6]``.
+    """
+    g = G0.reshape(*G0.shape[:-2], 9)
+    Mphi = np.einsum("...a,acI->...cI", g, _GRAM_C.reshape(9, 9, 6)).astype(np.complex128)
+    ac = np.conj(np.asarray(alpha, dtype=np.complex128))
+    Mphi[..., 2] *= ac[..., None] if ac.ndim else ac
+    Mphi[..., 4] *= ac[..., None] if ac.ndim else ac
+    return Mphi
+
+
+def fim_terms_from_map(
+    Mphi: NDArray[np.complex128], V: NDArray[np.complex128], W: NDArray[np.complex128]
+) -> NDArray[np.complex128]:
+    """:func:`fim_terms` from the phi-only map of :func:`fim_terms_map`: ``U = W^T V``,
+    ``G1 = U^H U``, ``F = vec(G1) Mphi`` ``[..., 6]`` (``W`` ``[..., Nt, K]`` may carry extra
+    leading axes, e.g. candidate precoders ``[J, Nt, K]`` at one ``phi``)."""
+    U = np.swapaxes(W, -1, -2) @ V  # [..., K, 3]
+    G1 = np.conj(np.swapaxes(U, -1, -2)) @ U  # [..., 3, 3]
+    return (G1.reshape(*G1.shape[:-2], 1, 9) @ Mphi)[..., 0, :]
 
 
 def fim_matrices(V: NDArray[np.complex128], alpha: ArrayLike = 1.0) -> NDArray[np.complex128]:

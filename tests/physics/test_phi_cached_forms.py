@@ -37,6 +37,30 @@ def test_fim_terms_from_gram_equals_fim_terms(scenario, rng):
         np.testing.assert_allclose(Fs[j], sensing.fim_terms(V, Ws[j], scenario.alpha_t), rtol=1e-12)
 
 
+def test_fim_terms_from_map_equals_fim_terms(scenario, rng):
+    W, phi = _design(scenario, rng)
+    V = rar.sensing_vectors_of(scenario, phi)
+    Mphi = sensing.fim_terms_map(sensing.sensing_gram(V), scenario.alpha_t)
+    assert Mphi.shape == (9, 6)
+    F = sensing.fim_terms(V, W, scenario.alpha_t)
+    np.testing.assert_allclose(
+        sensing.fim_terms_from_map(Mphi, V, W), F, rtol=1e-13, atol=1e-15 * np.abs(F).max()
+    )
+    Ws = np.stack([W, 0.5j * W, W[:, ::-1]])
+    Fs = sensing.fim_terms_from_map(Mphi, V, Ws)
+    for j in range(3):
+        F = sensing.fim_terms(V, Ws[j], scenario.alpha_t)
+        np.testing.assert_allclose(Fs[j], F, rtol=1e-13, atol=1e-15 * np.abs(F).max())
+    # complex alpha and batched G0
+    a = 0.7 - 0.4j
+    Mb = sensing.fim_terms_map(np.stack([sensing.sensing_gram(V)] * 2), np.array([a, a]))
+    np.testing.assert_allclose(Mb[1], sensing.fim_terms_map(sensing.sensing_gram(V), a), rtol=1e-15)
+    F = sensing.fim_terms(V, W, a)
+    np.testing.assert_allclose(
+        sensing.fim_terms_from_map(Mb[0], V, W), F, rtol=1e-13, atol=1e-15 * np.abs(F).max()
+    )
+
+
 def test_fim_terms_from_gram_matches_fim_matrices(scenario, rng):
     W, phi = _design(scenario, rng)
     V = rar.sensing_vectors_of(scenario, phi)
