@@ -74,17 +74,19 @@ def ball_qp_from_eig(
         return y, lo
     mu = lo + 1e-12 * (hi - lo) if lo > 0 else lo
     inv_sqrtP = 1.0 / np.sqrt(P)
-    for _ in range(max_iter):
-        d = lam + mu
-        n2 = float(np.sum(b2 / (4.0 * d * d)))
-        psi = 1.0 / np.sqrt(n2) - inv_sqrtP
+    b2q = 0.25 * b2
+    for _ in range(max_iter):  # the sums as dot products (fewer Python-level calls)
+        inv = 1.0 / (lam + mu)
+        inv2 = inv * inv
+        n2 = b2q @ inv2  # ||y(mu)||^2 (numpy scalar: inf/0 semantics as before)
+        psi = float(1.0 / np.sqrt(n2) - inv_sqrtP)
         if abs(psi) <= 1e-13 * inv_sqrtP:
             break
         if psi < 0:
             lo = mu
         else:
             hi = mu
-        dpsi = 0.25 * n2**-1.5 * float(np.sum(b2 / d**3))
+        dpsi = n2**-1.5 * float(b2q @ (inv2 * inv))
         step = mu - psi / dpsi
         mu = step if lo < step < hi else 0.5 * (lo + hi)
     return b / (2.0 * (lam + mu)), float(mu)
