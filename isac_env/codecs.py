@@ -32,6 +32,7 @@ OBS_BOUND = 100.0
 
 __all__ = [
     "OBS_BOUND",
+    "action_space",
     "check_action",
     "check_finite_action",
     "cplx_features",
@@ -175,3 +176,22 @@ def split_action(
         return a_w, decode_phases(idx, bits, "discrete")
     a = check_action(action, (*batch_shape, n_w + N), "action")
     return a[..., :n_w], decode_phases(a[..., n_w:], bits, phase_mode)
+
+
+def action_space(n_w: int, N: int, bits: int, phase_mode: str) -> Any:
+    """The Gymnasium action space that :func:`split_action` reads.
+
+    ``Box(-1, 1, (n_w + N,), float32)`` for continuous or quantized phases;
+    ``Dict(precoder=Box(-1, 1, (n_w,)), phases=MultiDiscrete([2**bits] * N))`` for discrete phases.
+    Gymnasium is imported here, not at module import, so the codecs stay usable without it.
+    """
+    from gymnasium import spaces
+
+    if phase_mode == "discrete":
+        return spaces.Dict(
+            {
+                "precoder": spaces.Box(-1.0, 1.0, (n_w,), np.float32),
+                "phases": spaces.MultiDiscrete(np.full(N, 2**bits, dtype=np.int64)),
+            }
+        )
+    return spaces.Box(-1.0, 1.0, (n_w + N,), np.float32)

@@ -105,16 +105,7 @@ class RobustTask:
 
     def action_space(self) -> spaces.Space:
         """The single-env action space (see :class:`RobustISACEnv`)."""
-        if self.phase_mode == "discrete":
-            return spaces.Dict(
-                {
-                    "precoder": spaces.Box(-1.0, 1.0, (self.n_w,), np.float32),
-                    "phases": spaces.MultiDiscrete(
-                        np.full(self.N, 2**self.config.phase_bits, dtype=np.int64)
-                    ),
-                }
-            )
-        return spaces.Box(-1.0, 1.0, (self.n_w + self.N,), np.float32)
+        return codecs.action_space(self.n_w, self.N, self.config.phase_bits, self.phase_mode)
 
     def observation_space(self) -> spaces.Box:
         """``Box(-OBS_BOUND, OBS_BOUND, (n_csi + K + T + 3,), float32)``."""
