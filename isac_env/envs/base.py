@@ -25,8 +25,9 @@ ScenarioT = TypeVar("ScenarioT")
 class ISACEnv(gym.Env, Generic[ScenarioT]):
     """Episode shell: draw a scenario on reset, decode an action, evaluate it, build reward/info.
 
-    Subclasses set ``action_space`` / ``observation_space`` in ``__init__`` and implement the hooks
-    ``_sample_scenario``, ``_age_scenario``, ``_decode``, ``_evaluate``, ``_reward``, ``_observe``.
+    Subclasses set ``task``, ``action_space`` / ``observation_space`` in ``__init__`` and implement
+    the hooks ``_sample_scenario``, ``_age_scenario``, ``_decode``, ``_evaluate``; the reward and the
+    observation come from the task (``task.reward``, ``task.scenario_features``, ``task.observe``).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "autoreset_mode": "NextStep"}
@@ -37,6 +38,10 @@ class ISACEnv(gym.Env, Generic[ScenarioT]):
         self._scenario: ScenarioT | None = None
         self._t = 0
         self._last_metrics: dict[str, Any] | None = None
+        #: the task's pure batched functions (``RydbergTask`` / ``RobustTask``), set by subclasses
+        self.task: Any = None
+        self._features: NDArray[np.floating] | None = None
+        self._phi_prev: NDArray[np.complex128] | None = None
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
@@ -53,14 +58,18 @@ class ISACEnv(gym.Env, Generic[ScenarioT]):
         self, scenario: ScenarioT, W: NDArray[np.complex128], phi: NDArray[np.complex128]
     ) -> dict[str, Any]: ...
 
-    @abstractmethod
     def _reward(self, metrics: dict[str, Any]) -> tuple[float, dict[str, float], float]:
-        """Return ``(reward, reward_terms, cost)``."""
+        """``(reward, reward_terms, cost)`` from the task's pure reward, as plain floats."""
+        reward, terms, cost = self.task.reward(metrics)
+        return float(reward), {k: float(v) for k, v in terms.items()}, float(cost)
 
-    @abstractmethod
     def _observe(
         self, scenario: ScenarioT, metrics: dict[str, Any] | None, new_scenario: bool
-    ) -> NDArray[np.float32]: ...
+    ) -> NDArray[np.float32]:
+        """The task's observation; the scenario features are computed once per scenario."""
+        if new_scenario or self._features is None:
+            self._features = self.task.scenario_features(scenario)
+        return self.task.observe(scenario, self._features, self._phi_prev, metrics)
 
     # ------------------------------------------------------------------ API
     @property

@@ -357,8 +357,7 @@ class RobustISACEnv(ISACEnv[robust.RobustScenario]):
         self.Nt, self.K, self.N, self.T = task.Nt, task.K, task.N, task.T
         self.action_space = task.action_space()
         self.observation_space = task.observation_space()
-        self._features: NDArray[np.float64] | None = None
-        self._phi_prev: NDArray[np.complex128] = np.ones(self.N, dtype=np.complex128)
+        self._phi_prev = np.ones(self.N, dtype=np.complex128)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -393,17 +392,6 @@ class RobustISACEnv(ISACEnv[robust.RobustScenario]):
             else:
                 out[k] = float(v)
         return out
-
-    def _reward(self, metrics: dict[str, Any]) -> tuple[float, dict[str, float], float]:
-        reward, terms, cost = self.task.reward(metrics)
-        return float(reward), {k: float(v) for k, v in terms.items()}, float(cost)
-
-    def _observe(
-        self, scenario: robust.RobustScenario, metrics: dict[str, Any] | None, new_scenario: bool
-    ) -> NDArray[np.float32]:
-        if new_scenario or self._features is None:
-            self._features = self.task.scenario_features(scenario)
-        return self.task.observe(scenario, self._features, self._phi_prev, metrics)
 
     # ------------------------------------------------------------------ codecs
     def encode_action(self, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> Any:

@@ -291,8 +291,7 @@ class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
         self.action_space = task.action_space()
         self.observation_space = task.observation_space()
         self.channel_bank = as_channel_bank(channel_bank, self.config)
-        self._csi: NDArray[np.float32] | NDArray[np.float64] | None = None
-        self._phi_prev: NDArray[np.complex128] = np.ones(self.N, dtype=np.complex128)
+        self._phi_prev = np.ones(self.N, dtype=np.complex128)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -319,17 +318,6 @@ class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
         m = self.task.metrics(scenario, W, phi)
         self._phi_prev = phi
         return {k: (v.tolist() if k in _PER_USER else float(v)) for k, v in m.items()}
-
-    def _reward(self, metrics: dict[str, Any]) -> tuple[float, dict[str, float], float]:
-        reward, terms, cost = self.task.reward(metrics)
-        return float(reward), {k: float(v) for k, v in terms.items()}, float(cost)
-
-    def _observe(
-        self, scenario: rar.RydbergScenario, metrics: dict[str, Any] | None, new_scenario: bool
-    ) -> NDArray[np.float32]:
-        if new_scenario or self._csi is None:
-            self._csi = self.task.scenario_features(scenario)
-        return self.task.observe(scenario, self._csi, self._phi_prev, metrics)
 
     # ------------------------------------------------------------------ codecs
     def encode_action(self, W: NDArray[np.complex128], phi: NDArray[np.complex128]) -> Any:
