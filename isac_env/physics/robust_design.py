@@ -24,6 +24,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from .robust import cascaded_effective_channel
+
 __all__ = [
     "crb_restriction_coefficient",
     "gemm_gradient",
@@ -123,11 +125,6 @@ def homogenized_quadratics(
     return R, S
 
 
-def _channels(h_d_hat: NDArray, G_hat: NDArray, v: NDArray) -> NDArray[np.complex128]:
-    """``hat h_k(v) = h_d,k + G_k^H v``, ``[..., K, Nt]`` (v ``[..., N]``)."""
-    return h_d_hat + np.einsum("...knt,...kn->...kt", np.conj(G_hat), np.asarray(v)[..., None, :])
-
-
 def gemm_objective(
     v: NDArray[np.complex128],
     h_d_hat: NDArray[np.complex128],
@@ -154,7 +151,7 @@ def gemm_objective(
     Returns:
         float64 ``[...]``.
     """
-    h = _channels(h_d_hat, G_hat, v)
+    h = cascaded_effective_channel(h_d_hat, G_hat, v)
     Ph = np.einsum("...kij,...kj->...ki", Phi, h)
     quad = np.real(np.sum(np.conj(h) * Ph, axis=-1))
     n2 = np.sum(np.abs(Ph) ** 2, axis=-1)
@@ -178,7 +175,7 @@ def gemm_gradient(
     ``2 G_k Phi_k h_k - sqrt(2) nu G_k Phi_k C_k Phi_k h_k / ||C_k^{1/2} Phi_k h_k||``. Where the
     square root vanishes the (sub)gradient of the norm term is taken as zero.
     """
-    h = _channels(h_d_hat, G_hat, v)
+    h = cascaded_effective_channel(h_d_hat, G_hat, v)
     Ph = np.einsum("...kij,...kj->...ki", Phi, h)
     PPh = np.einsum("...kij,...kj->...ki", Phi, Ph)
     n2 = np.sum(np.abs(Ph) ** 2, axis=-1)
