@@ -163,6 +163,13 @@ def envs(as_json: bool) -> None:
 @click.option("--hp", "hps", multiple=True, metavar="KEY=VALUE", help="Hyperparameter override (repeatable).")
 @click.option("--run-dir", type=click.Path(file_okay=False), default="runs")
 @click.option("--n-envs", type=click.IntRange(min=1), default=None)
+@click.option(
+    "--vec-env",
+    type=click.Choice(["auto", "native", "dummy"]),
+    default="auto",
+    show_default=True,
+    help="native: the id's batched vector env; dummy: SB3 DummyVecEnv; auto: native where possible.",
+)
 @click.option("--lagrangian", is_flag=True, help="Lagrangian constrained training on info['cost'].")
 @click.option("--progress/--no-progress", default=True)
 def train(
@@ -174,6 +181,7 @@ def train(
     hps: tuple[str, ...],
     run_dir: str,
     n_envs: int | None,
+    vec_env: str,
     lagrangian: bool,
     progress: bool,
 ) -> None:
@@ -191,6 +199,7 @@ def train(
             hyperparams=hp or None,
             run_dir=run_dir,
             n_envs=n_envs,
+            vec_env=vec_env,
             progress_bar=progress,
             lagrangian=lagrangian,
         )

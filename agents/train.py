@@ -248,6 +248,59 @@ def make_env(
     return env
 
 
+def _vec_env_kind(vec_env: str, env_id: str, env_wrapper: Any) -> str:
+    """Resolve ``train(vec_env=...)`` to ``"native"`` or ``"dummy"`` (see :func:`train`)."""
+    if vec_env not in ("auto", "native", "dummy"):
+        raise ValueError(f"vec_env must be 'auto', 'native' or 'dummy', got {vec_env!r}")
+    if vec_env == "dummy":
+        return "dummy"
+    spec = gym.spec(env_id)
+    reason = None
+    if spec.vector_entry_point is None:
+        reason = "it has no vector entry point"
+    elif env_wrapper is not None:
+        reason = f"its hyperparameters name an env_wrapper ({env_wrapper!r}) for single envs"
+    elif isinstance(gym.make(env_id).action_space, spaces.Dict):
+        reason = "its action space is a Dict (train it through FlattenDictAction, vec_env='dummy')"
+    if reason is None:
+        return "native"
+    if vec_env == "native":
+        raise ValueError(f"vec_env='native' is not available for {env_id}: {reason}")
+    return "dummy"
+
+
+def _native_vec_env(env_id: str, env_kwargs: Mapping[str, Any], n_envs: int, seed: int) -> Any:
+    """``gym.make_vec`` (native batched env, same-step autoreset) as an SB3 ``VecEnv`` with episode stats."""
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from isac_env.envs.sb3 import SB3VecEnv, VecRecordMetrics
+
+    vec = gym.make_vec(
+        env_id,
+        num_envs=n_envs,
+        vectorization_mode="vector_entry_point",
+        autoreset_mode="SameStep",
+        **dict(env_kwargs),
+    )
+    venv = VecRecordMetrics(VecMonitor(SB3VecEnv(vec)))
+    venv.seed(seed)  # sub-env i: seed + i, as make_vec_env seeds single envs
+    return venv
+
+
+def _probe_env(venv: Any) -> Any:
+    """The object holding ``config`` / ``env_config`` under SB3 VecEnv wrappers (a sub-env or the vector env)."""
+    v = venv
+    while True:
+        if hasattr(v, "envs"):
+            return v.envs[0]
+        if hasattr(v, "env_config"):
+            return v
+        inner = getattr(v, "venv", None)
+        if inner is None:
+            return None
+        v = inner
+
+
 # --------------------------------------------------------------------------------------- config
 def _plain(x: Any) -> Any:
     """Convert to YAML-safe plain Python (tuples -> lists, numpy scalars -> Python, dataclasses -> dicts)."""
@@ -296,7 +349,9 @@ def _git_commit() -> str | None:
     return res.stdout.strip() or None
 
 
-def _scenario_of(env: gym.Env) -> dict[str, Any]:
+def _scenario_of(env: Any) -> dict[str, Any]:
+    if env is None:
+        return {}
     base = env.unwrapped
     out: dict[str, Any] = {}
     for attr in ("config", "env_config"):
@@ -339,6 +394,7 @@ def train(
     hyperparams_file: str | Path | None = None,
     device: str = "cpu",
     num_threads: int | None = 1,
+    vec_env: str = "auto",
     verbose: int = 0,
 ) -> Path:
     """Train an SB3 agent on an isac-gym task and save the run next to its config.
@@ -354,7 +410,7 @@ def train(
         hyperparams: overrides merged over the YAML entry (rl-zoo3 syntax, e.g.
             ``{"learning_rate": "lin_1e-3", "policy_kwargs": "dict(net_arch=[32])"}``).
         run_dir: parent folder of the run.
-        n_envs: parallel environments (DummyVecEnv); ``None`` uses the entry's ``n_envs`` (default 1).
+        n_envs: parallel environments; ``None`` uses the entry's ``n_envs`` (default 1).
         progress_bar: SB3's tqdm/rich progress bar.
         lagrangian: constrained training: reward ``r - lambda * info["cost"]`` with ``lambda`` learned
             by dual ascent (:mod:`agents.lagrangian`); the env's fixed ``constraint_penalty`` is set to
@@ -369,14 +425,21 @@ def train(
         device: torch device (``"cpu"`` is fastest for these MLPs).
         num_threads: ``torch.set_num_threads`` for the run (process-wide; small MLPs run fastest
             single-threaded, and extra threads thrash on a shared machine); ``None`` leaves it.
+        vec_env: how the ``n_envs`` environments are stepped: ``"native"`` (the id's batched
+            :mod:`isac_env.envs.vector` env, one array computation for all of them, through
+            :class:`isac_env.envs.sb3.SB3VecEnv`), ``"dummy"`` (SB3's ``DummyVecEnv`` over ``n_envs``
+            single envs) or ``"auto"`` (native when the id has a vector entry point, a ``Box``
+            action and no ``env_wrapper``, else dummy). Both give sub-env ``i`` the reset seed
+            ``seed + i`` and the same physics; the trajectories differ only in float rounding.
         verbose: SB3 verbosity (1 also prints the logs to stdout).
 
     Returns:
         The run folder (holding ``model.zip`` and ``config.yaml``).
 
     Raises:
-        ValueError: unknown algo, non-positive ``total_timesteps``/``n_envs``, or an action space
-            the algorithm cannot use.
+        ValueError: unknown algo, non-positive ``total_timesteps``/``n_envs``, an action space
+            the algorithm cannot use, or ``vec_env="native"`` where the id has no usable native
+            vector env.
     """
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
     from stable_baselines3.common.env_util import make_vec_env
@@ -414,11 +477,11 @@ def train(
     run = _unique_dir(Path(run_dir) / name, overwrite)
     run.mkdir(parents=True, exist_ok=True)
 
-    venv = make_vec_env(
-        lambda: make_env(env_id, ekw, env_wrapper),
-        n_envs=n_envs,
-        seed=seed,
-    )
+    vec_kind = _vec_env_kind(vec_env, env_id, env_wrapper)
+    if vec_kind == "native":
+        venv = _native_vec_env(env_id, ekw, n_envs, seed)
+    else:
+        venv = make_vec_env(lambda: make_env(env_id, ekw, env_wrapper), n_envs=n_envs, seed=seed)
     if not isinstance(venv.action_space, spaces.Box):
         raise ValueError(f"{algo} needs a Box action space, {env_id} gives {venv.action_space}")
     multiplier: LagrangeMultiplier | None = None
@@ -452,8 +515,7 @@ def train(
         lag_cb = LagrangianCallback(multiplier, min_steps=1, verbose=verbose)
         callbacks.append(lag_cb)
 
-    probe = venv.envs[0] if hasattr(venv, "envs") else None
-    scenario = _scenario_of(probe) if probe is not None else {}
+    scenario = _scenario_of(_probe_env(venv))
     config: dict[str, Any] = {
         "algo": algo,
         "env_id": env_id,
@@ -462,6 +524,7 @@ def train(
         "seed": seed,
         "total_timesteps": total_timesteps,
         "n_envs": n_envs,
+        "vec_env": vec_kind,
         "env_kwargs": _plain(ekw),
         "env_wrapper": _plain(env_wrapper),
         "hyperparams": _plain(hp),

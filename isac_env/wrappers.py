@@ -23,6 +23,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 __all__ = [
+    "EpisodeMetrics",
     "FlattenDictAction",
     "RecordMetrics",
     "SafetyGymnasiumCost",
@@ -199,13 +200,43 @@ def scalar_metrics(info: dict[str, Any]) -> dict[str, float]:
     """
     out: dict[str, float] = {}
     for key, val in info.get("metrics", {}).items():
-        if isinstance(val, bool | int | float | np.floating | np.integer):
+        if isinstance(val, bool | int | float | np.floating | np.integer | np.bool_):
             out[key] = float(val)
     if "cost" in info:
         out["cost"] = float(info["cost"])
     if "feasible" in info:
         out["feasible"] = float(bool(info["feasible"]))
     return out
+
+
+class EpisodeMetrics:
+    """Running per-episode means of :func:`scalar_metrics` (one accumulator per (sub-)environment).
+
+    ``add(info)`` each step; ``pop()`` on the last step returns the means plus ``"length"`` and
+    starts a new episode. Shared by :class:`RecordMetrics` and the SB3 vector wrapper
+    :class:`isac_env.envs.sb3.VecRecordMetrics`, so both report the same numbers.
+    """
+
+    def __init__(self) -> None:
+        self._sums: dict[str, float] = {}
+        self._count = 0
+
+    def clear(self) -> None:
+        """Forget the current episode."""
+        self._sums, self._count = {}, 0
+
+    def add(self, info: dict[str, Any]) -> None:
+        """Accumulate one step's scalar metrics."""
+        for key, val in scalar_metrics(info).items():
+            self._sums[key] = self._sums.get(key, 0.0) + val
+        self._count += 1
+
+    def pop(self) -> dict[str, float]:
+        """The episode's means (and ``"length"``); resets the accumulator."""
+        ep = {k: v / max(self._count, 1) for k, v in self._sums.items()}
+        ep["length"] = float(self._count)
+        self.clear()
+        return ep
 
 
 class RecordMetrics(gym.Wrapper):
@@ -219,24 +250,18 @@ class RecordMetrics(gym.Wrapper):
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
-        self._sums: dict[str, float] = {}
-        self._count = 0
+        self._episode = EpisodeMetrics()
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """Reset the env and the episode accumulators."""
-        self._sums, self._count = {}, 0
+        self._episode.clear()
         return self.env.reset(**kwargs)
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env; add ``info["episode_metrics"]`` on the last step of an episode."""
         obs, reward, terminated, truncated, info = self.env.step(action)
-        for key, val in scalar_metrics(info).items():
-            self._sums[key] = self._sums.get(key, 0.0) + val
-        self._count += 1
+        self._episode.add(info)
         if terminated or truncated:
             info = dict(info)
-            ep = {k: v / self._count for k, v in self._sums.items()}
-            ep["length"] = float(self._count)
-            info["episode_metrics"] = ep
-            self._sums, self._count = {}, 0
+            info["episode_metrics"] = self._episode.pop()
         return obs, reward, terminated, truncated, info

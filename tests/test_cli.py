@@ -160,11 +160,14 @@ def test_train_then_compare_with_the_agent(tmp_path: Path) -> None:
             "--run-dir",
             str(tmp_path / "runs"),
             "--no-progress",
+            "--vec-env",
+            "native",
         )
         .strip()
         .splitlines()[-1]
     )
     assert (Path(run) / "model.zip").exists()
+    assert "vec_env: native" in (Path(run) / "config.yaml").read_text()
     text = invoke(
         "compare",
         "--quick",

@@ -4,7 +4,9 @@
 (PPO, SAC, ...) train on the native batched environments. SB3 expects same-step autoreset: a done
 sub-env's returned observation is already the first one of its next episode and the last one is in
 ``infos[i]["terminal_observation"]``; ``infos[i]["TimeLimit.truncated"]`` marks time-outs so SB3
-bootstraps their value. Needs the ``agents`` extra (stable-baselines3).
+bootstraps their value. :class:`VecRecordMetrics` adds the per-episode metric means of
+:class:`isac_env.wrappers.RecordMetrics` to any SB3 ``VecEnv`` (``agents.train`` uses both when it
+trains on the native vector env). Needs the ``agents`` extra (stable-baselines3).
 """
 
 from __future__ import annotations
@@ -16,12 +18,19 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from numpy.typing import NDArray
 
+from isac_env.wrappers import EpisodeMetrics
+
 try:
-    from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
+    from stable_baselines3.common.vec_env.base_vec_env import (
+        VecEnv,
+        VecEnvIndices,
+        VecEnvStepReturn,
+        VecEnvWrapper,
+    )
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("isac_env.envs.sb3 needs stable-baselines3: pip install 'isac-gym[agents]'") from exc
 
-__all__ = ["SB3VecEnv", "vector_info_to_list"]
+__all__ = ["SB3VecEnv", "VecRecordMetrics", "vector_info_to_list"]
 
 
 def vector_info_to_list(info: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
@@ -109,3 +118,29 @@ class SB3VecEnv(VecEnv):
 
     def get_images(self) -> Sequence[np.ndarray | None]:
         return [None for _ in range(self.num_envs)]
+
+
+class VecRecordMetrics(VecEnvWrapper):
+    """SB3 ``VecEnv`` wrapper: ``infos[i]["episode_metrics"]`` on the step that ends sub-env i's episode.
+
+    The vector counterpart of :class:`isac_env.wrappers.RecordMetrics` (the same
+    :class:`isac_env.wrappers.EpisodeMetrics` accumulator per sub-env): per-episode means of the
+    scalar physics metrics plus ``"length"``.
+    """
+
+    def __init__(self, venv: VecEnv) -> None:
+        super().__init__(venv)
+        self._episodes = [EpisodeMetrics() for _ in range(venv.num_envs)]
+
+    def reset(self) -> NDArray:
+        for ep in self._episodes:
+            ep.clear()
+        return self.venv.reset()
+
+    def step_wait(self) -> VecEnvStepReturn:
+        obs, rewards, dones, infos = self.venv.step_wait()
+        for i, info in enumerate(infos):
+            self._episodes[i].add(info)
+            if dones[i]:
+                info["episode_metrics"] = self._episodes[i].pop()
+        return obs, rewards, dones, infos

@@ -91,6 +91,43 @@ def test_dict_action_id_trains_through_flatten_wrapper(tmp_path):
     env.step(action)
 
 
+def test_native_vector_training_equals_dummy(tmp_path):
+    """The native batched env and DummyVecEnv train on the same seeded draws: same rollouts, same metrics."""
+    import pandas as pd
+
+    runs = {}
+    for mode in ("native", "dummy"):
+        runs[mode] = _train(
+            tmp_path / mode, "ppo", n_envs=3, total_timesteps=48, checkpoint_freq=0, vec_env=mode
+        )
+        assert tr.load_run_config(runs[mode])["vec_env"] == mode
+    cfg = {m: tr.load_run_config(r) for m, r in runs.items()}
+    assert cfg["native"]["scenario"] == cfg["dummy"]["scenario"]
+    assert cfg["native"]["final_ep_rew_mean"] == pytest.approx(cfg["dummy"]["final_ep_rew_mean"], rel=1e-5)
+    prog = {m: pd.read_csv(r / "tb" / "progress.csv") for m, r in runs.items()}
+    for key in (
+        "isac/sum_rate",
+        "isac/crb_trace",
+        "isac/cost",
+        "isac_episode/sum_rate",
+        "isac_episode/length",
+    ):
+        np.testing.assert_allclose(prog["native"][key], prog["dummy"][key], rtol=1e-5, err_msg=key)
+
+
+def test_vec_env_choice():
+    assert tr._vec_env_kind("auto", "isac_env/RydbergISAC-v0", None) == "native"
+    assert tr._vec_env_kind("auto", "isac_env/RobustISAC-Continuous-v0", None) == "native"
+    assert tr._vec_env_kind("auto", "isac_env/RydbergISAC-Discrete-v0", None) == "dummy"  # Dict action
+    wrapper = "isac_env.wrappers.FlattenDictAction"
+    assert tr._vec_env_kind("auto", "isac_env/RobustISAC-v0", wrapper) == "dummy"
+    assert tr._vec_env_kind("dummy", "isac_env/RydbergISAC-v0", None) == "dummy"
+    with pytest.raises(ValueError, match="Dict"):
+        tr._vec_env_kind("native", "isac_env/RydbergISAC-Discrete-v0", None)
+    with pytest.raises(ValueError, match="vec_env must be"):
+        tr._vec_env_kind("subproc", "isac_env/RydbergISAC-v0", None)
+
+
 def test_run_names_do_not_clobber(tmp_path):
     a = _train(tmp_path, "ppo", checkpoint_freq=0, total_timesteps=16)
     b = _train(tmp_path, "ppo", checkpoint_freq=0, total_timesteps=16)
