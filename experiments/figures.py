@@ -369,7 +369,10 @@ def _trace_trial(task: _TraceTask) -> list[dict[str, Any]]:
     res = get_solver(task.solver).solve(env.unwrapped.scenario, rng=np.random.default_rng(task.policy_seed))
     env.close()
     hist = {k: list(v) for k, v in res.history.items()}
-    n_it = max((len(v) for v in hist.values()), default=0)
+    # A solver that stopped before its first iteration (e.g. an infeasible first SDP) still gets one
+    # row (iteration 0, NaN history, its stop reason): the trial is recorded, so a resumed run does
+    # not recompute it and the table's ``n`` counts only draws with a value.
+    n_it = max(1, max((len(v) for v in hist.values()), default=0))
     rows = []
     for it in range(n_it):
         row: dict[str, Any] = {
@@ -521,7 +524,7 @@ def figure_table(fig: Figure, rows: Any, plan: Sequence[tuple[Scheme, EvalSet, d
     if y not in df.columns:
         raise ValueError(f"{fig.name}: the solver history has no {y!r} (columns: {list(df.columns)})")
     for (variant, sch), g in df.groupby(["variant", "policy"], sort=False):
-        piv = g.pivot_table(index="trial", columns="iteration", values=y, aggfunc="first")
+        piv = g.pivot_table(index="trial", columns="iteration", values=y, aggfunc="first", dropna=False)
         piv = piv.ffill(axis=1).to_numpy(dtype=float)
         for it in range(piv.shape[1]):
             col = piv[:, it]
@@ -558,6 +561,8 @@ def plot(fig: Figure, table: Any, path: str | os.PathLike[str]) -> Path:
     else:
         pairs = [(v, s.label) for s in fig.schemes for v, _ in fig.variants]
         for i, (variant, sch) in enumerate(pairs):
+            if not len(table):
+                break
             t = table[(table["variant"] == variant) & (table["scheme"] == sch)]
             if not len(t):
                 continue

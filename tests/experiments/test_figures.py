@@ -107,3 +107,17 @@ def test_trace_figure_quick(tmp_path, monkeypatch) -> None:
     before = len(rows)
     F.make_figure("rar-fig3b", tmp_path, trials=1, overrides=tiny, workers=1, progress=False)
     assert len(pd.read_csv(F.rows_path(fig, tmp_path))) == before  # cached
+
+
+def test_trace_figure_records_draws_where_the_solver_stops_at_once(tmp_path, monkeypatch) -> None:
+    """With 4 BS antennas the robust transmit SDP is infeasible: the trial still gets a row, no crash."""
+    fig = dataclasses.replace(F.FIGURES["robust-fig5"], schemes=(F.Scheme("Scheme 2", "robust_scheme2"),))
+    monkeypatch.setitem(F.FIGURES, "robust-fig5", fig)
+    kw = {"num_bs_antennas": 4, "mc_draws": 64}
+    _, png, tab = F.make_figure("robust-fig5", tmp_path, trials=1, overrides=kw, workers=1, progress=False)
+    rows = pd.read_csv(F.rows_path(fig, tmp_path))
+    assert len(rows) == 1 and rows["solver_stop_reason"][0].startswith("infeasible")
+    assert not bool(rows["solver_feasible"][0])
+    assert (tab["n"] == 0).all() and png.stat().st_size > 0
+    F.make_figure("robust-fig5", tmp_path, trials=1, overrides=kw, workers=1, progress=False)
+    assert len(pd.read_csv(F.rows_path(fig, tmp_path))) == 1  # recorded, not recomputed

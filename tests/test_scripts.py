@@ -1,0 +1,92 @@
+"""Tiny-budget smoke runs of every script: benchmarks/, experiments/ and agents/checkpoints/reproduce.py.
+
+Each script runs as a user would start it (a fresh ``python`` process from the repository root) with
+its smallest options, and must exit 0 and print its table. The expensive ones (Table-I solves, the
+all-cvxpy backend, checkpoint evaluation) are marked slow.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from experiments.figures import FIGURES
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: a small RydbergISAC scenario as ``--set`` pairs (the swept field of a figure is left out)
+SMALL_RAR = {
+    "num_users": 2,
+    "num_cells": 4,
+    "num_ris": 8,
+    "num_bs_antennas": 4,
+    "num_clusters": 3,
+    "num_rays": 4,
+}
+SMALL_ROBUST = {"mc_draws": 64}  # fewer BS antennas make most draws infeasible
+
+
+def run_script(args: list[str], timeout: float = 600) -> str:
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    res = subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+    assert res.returncode == 0, f"{args}: rc {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    return res.stdout
+
+
+SCRIPTS = [
+    (["benchmarks/env_throughput.py", "--quick"], "steps_per_s"),
+    pytest.param(["benchmarks/vector_throughput.py", "--quick"], "native", marks=pytest.mark.slow),
+    (["benchmarks/robust_env_throughput.py", "--quick", "--mc-draws", "64"], "steps/s"),
+    (["benchmarks/robust_solver_time.py", "--trials", "1", "--n-values", "4"], "scheme2"),
+    (["experiments/robust_trend_check.py", "--trials", "1", "--n-values", "4", "--schemes", "scheme2"], "4"),
+    pytest.param(["benchmarks/solver_time.py", "--quick"], "cvxpy", marks=pytest.mark.slow),
+    pytest.param(
+        ["experiments/rar_trend_check.py", "--trials", "1", "--max-iter", "2"],
+        "Proposed",
+        marks=pytest.mark.slow,
+    ),
+    pytest.param(["agents/checkpoints/reproduce.py", "--eval-only"], "ppo", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize(("args", "expect"), SCRIPTS, ids=lambda a: a[0] if isinstance(a, list) else None)
+def test_script_smoke(args: list[str], expect: str) -> None:
+    out = run_script(args)
+    assert expect in out, out[-2000:]
+
+
+def _figure_args(name: str, out_dir: Path) -> list[str]:
+    fig = FIGURES[name]
+    if fig.env_id.startswith("isac_env/Rydberg"):
+        small, schemes = SMALL_RAR, []
+    else:
+        small, schemes = SMALL_ROBUST, ["--schemes", "Scheme 2"]  # GEMM: the fast robust scheme
+    sets = [a for k, v in small.items() if k != fig.x for a in ("--set", f"{k}={v}")]
+    return ["--quick", "--trials", "1", "--workers", "1", "--out-dir", str(out_dir), *sets, *schemes]
+
+
+#: one figure script per paper in the default run; every script is a one-line call of `isac figure`
+FAST_FIGURES = ("rar-fig3b", "robust-fig2")
+
+
+@pytest.mark.parametrize(
+    "name", [n if n in FAST_FIGURES else pytest.param(n, marks=pytest.mark.slow) for n in sorted(FIGURES)]
+)
+def test_figure_script_smoke(tmp_path: Path, name: str) -> None:
+    """``python -m experiments.<name>`` (the thin per-figure scripts) writes the figure's CSV and PNG."""
+    module = "experiments." + name.replace("-", "_")
+    run_script(["-m", module, *_figure_args(name, tmp_path)])
+    assert (tmp_path / f"{name}.csv").stat().st_size > 0
+    assert (tmp_path / f"{name}.png").stat().st_size > 0
