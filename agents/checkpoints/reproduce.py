@@ -5,6 +5,7 @@ Usage (from the repository root)::
     python agents/checkpoints/reproduce.py                      # every checkpoint
     python agents/checkpoints/reproduce.py ppo_RydbergISAC-v0   # one of them
     python agents/checkpoints/reproduce.py --eval-only          # only re-measure the shipped ones
+    python agents/checkpoints/reproduce.py --eval-only --episodes 2 --no-save   # smoke run
 
 Each checkpoint is ``agents.train.train(...)`` with the arguments in :data:`CHECKPOINTS` (the
 hyperparameters are the ``agents/hyperparams/<algo>.yml`` entries, the scenario the id's
@@ -81,8 +82,8 @@ def reproduce(name: str) -> Path:
     )
 
 
-def measure(run: Path) -> dict[str, Any]:
-    """Agent vs random actions on the same seeded draws; written to ``<run>/eval.yaml``.
+def measure(run: Path, episodes: int = EVAL_EPISODES, save: bool = True) -> dict[str, Any]:
+    """Agent vs random actions on the same seeded draws; written to ``<run>/eval.yaml`` if ``save``.
 
     ``episode``: per-step means over the training horizon (the agent refines its design from the
     feedback in its observation); ``first_decision``: the first action on each draw only
@@ -90,18 +91,19 @@ def measure(run: Path) -> dict[str, Any]:
     """
     policy = load_policy(run)
     out: dict[str, Any] = {
-        "episodes": EVAL_EPISODES,
-        "seeds": f"{EVAL_SEED}..{EVAL_SEED + EVAL_EPISODES - 1}",
+        "episodes": episodes,
+        "seeds": f"{EVAL_SEED}..{EVAL_SEED + episodes - 1}",
     }
     for label, overrides in (("episode", {}), ("first_decision", {"horizon": 1})):
         env = make_env_from_run(run, **overrides)
-        agent = quick_eval(policy, env, n_episodes=EVAL_EPISODES, seed=EVAL_SEED)
-        random = quick_eval(None, env, n_episodes=EVAL_EPISODES, seed=EVAL_SEED)
+        agent = quick_eval(policy, env, n_episodes=episodes, seed=EVAL_SEED)
+        random = quick_eval(None, env, n_episodes=episodes, seed=EVAL_SEED)
         out[label] = {
             "agent": {k: round(v, 6) for k, v in agent.items()},
             "random": {k: round(v, 6) for k, v in random.items()},
         }
-    (run / "eval.yaml").write_text(yaml.safe_dump(out, sort_keys=False))
+    if save:
+        (run / "eval.yaml").write_text(yaml.safe_dump(out, sort_keys=False))
     return out
 
 
@@ -110,10 +112,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", choices=[*CHECKPOINTS, []], help="checkpoints (default: all)")
     parser.add_argument("--eval-only", action="store_true", help="measure the shipped checkpoints only")
+    parser.add_argument("--episodes", type=int, default=EVAL_EPISODES, help="seeded evaluation episodes")
+    parser.add_argument("--no-save", action="store_true", help="print the measurement, leave eval.yaml as is")
     args = parser.parse_args(argv)
+    if args.episodes < 1:
+        parser.error("--episodes must be >= 1")
     for name in args.names or list(CHECKPOINTS):
         run = HERE / name if args.eval_only else reproduce(name)
-        print(name, yaml.safe_dump(measure(run), sort_keys=False), sep="\n")
+        print(name, yaml.safe_dump(measure(run, args.episodes, not args.no_save), sort_keys=False), sep="\n")
 
 
 if __name__ == "__main__":
