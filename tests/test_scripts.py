@@ -52,11 +52,7 @@ SCRIPTS = [
     (["benchmarks/robust_solver_time.py", "--trials", "1", "--n-values", "4"], "scheme2"),
     (["experiments/robust_trend_check.py", "--trials", "1", "--n-values", "4", "--schemes", "scheme2"], "4"),
     pytest.param(["benchmarks/solver_time.py", "--quick"], "cvxpy", marks=pytest.mark.slow),
-    pytest.param(
-        ["experiments/rar_trend_check.py", "--trials", "1", "--max-iter", "2"],
-        "Proposed",
-        marks=pytest.mark.slow,
-    ),
+    (["experiments/rar_trend_check.py", "--trials", "1", "--max-iter", "2"], "Proposed"),
     # measures the shipped checkpoints without rewriting their eval.yaml
     (["agents/checkpoints/reproduce.py", "--eval-only", "--episodes", "1", "--no-save"], "first_decision"),
 ]
