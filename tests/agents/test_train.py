@@ -79,6 +79,23 @@ def test_physics_metrics_reach_tensorboard(tmp_path):
     assert "isac_episode/sum_rate" in header
 
 
+ROBUST_TINY = {"num_bs_antennas": 4, "num_ris": 4, "mc_draws": 32, "horizon": 4}
+
+
+@pytest.mark.parametrize("env_id", isac_env.ENV_IDS)
+def test_ppo_trains_on_every_registered_id(tmp_path, env_id):
+    kw = ROBUST_TINY if "Robust" in env_id else TINY
+    run = _train(tmp_path, "ppo", env_id, env_kwargs=kw, n_envs=2, total_timesteps=32, checkpoint_freq=0)
+    cfg = tr.load_run_config(run)
+    dict_action = gym.spec(env_id).kwargs.get("phase_action") == "discrete"
+    assert cfg["vec_env"] == ("dummy" if dict_action else "native")
+    env = tr.make_env_from_run(run)
+    obs, _ = env.reset(seed=0)
+    action, _ = tr.load_policy(run).predict(obs, deterministic=True)
+    _, reward, _, _, info = env.step(action)
+    assert np.isfinite(reward) and "metrics" in info
+
+
 def test_dict_action_id_trains_through_flatten_wrapper(tmp_path):
     run = _train(tmp_path, "ppo", "isac_env/RydbergISAC-Discrete-v0", n_envs=2, checkpoint_freq=0)
     cfg = tr.load_run_config(run)
