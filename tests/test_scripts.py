@@ -15,18 +15,10 @@ from pathlib import Path
 import pytest
 
 from experiments.figures import FIGURES
+from tests.conftest import SMALL_RAR  # a small RydbergISAC scenario (the swept field is left out)
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: a small RydbergISAC scenario as ``--set`` pairs (the swept field of a figure is left out)
-SMALL_RAR = {
-    "num_users": 2,
-    "num_cells": 4,
-    "num_ris": 8,
-    "num_bs_antennas": 4,
-    "num_clusters": 3,
-    "num_rays": 4,
-}
 SMALL_ROBUST = {"mc_draws": 64}  # fewer BS antennas make most draws infeasible
 
 
