@@ -133,6 +133,10 @@ def test_ao_power_history_is_non_increasing(cls):
         assert res.feasible and len(p) == res.iterations + 1
         assert np.all(np.diff(p) <= 1e-4 * p[:-1]), p
         assert res.objective == pytest.approx(p.min())
+        best = np.asarray(res.history["best_power_w"])
+        np.testing.assert_array_equal(best, np.minimum.accumulate(p))  # the design held after each step
+        assert res.objective == best[-1]
+        np.testing.assert_allclose(res.history["best_power_dbm"], 10 * np.log10(best) + 30)
 
 
 def test_continuous_phases_are_unit_modulus_and_discrete_on_grid():
