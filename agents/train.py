@@ -248,8 +248,14 @@ def make_env(
     return env
 
 
-def _vec_env_kind(vec_env: str, env_id: str, env_wrapper: Any) -> str:
-    """Resolve ``train(vec_env=...)`` to ``"native"`` or ``"dummy"`` (see :func:`train`)."""
+def _vec_env_kind(
+    vec_env: str, env_id: str, env_wrapper: Any, env_kwargs: Mapping[str, Any] | None = None
+) -> str:
+    """Resolve ``train(vec_env=...)`` to ``"native"`` or ``"dummy"`` (see :func:`train`).
+
+    The action space is read off an env built with ``env_kwargs`` (``phase_action`` /
+    ``phase_bits`` given there can turn a Box-action id into a Dict-action one).
+    """
     if vec_env not in ("auto", "native", "dummy"):
         raise ValueError(f"vec_env must be 'auto', 'native' or 'dummy', got {vec_env!r}")
     if vec_env == "dummy":
@@ -260,8 +266,11 @@ def _vec_env_kind(vec_env: str, env_id: str, env_wrapper: Any) -> str:
         reason = "it has no vector entry point"
     elif env_wrapper is not None:
         reason = f"its hyperparameters name an env_wrapper ({env_wrapper!r}) for single envs"
-    elif isinstance(gym.make(env_id).action_space, spaces.Dict):
-        reason = "its action space is a Dict (train it through FlattenDictAction, vec_env='dummy')"
+    else:
+        probe = gym.make(env_id, **dict(env_kwargs or {}))
+        if isinstance(probe.action_space, spaces.Dict):
+            reason = "its action space is a Dict (train it through FlattenDictAction, vec_env='dummy')"
+        probe.close()
     if reason is None:
         return "native"
     if vec_env == "native":
@@ -477,7 +486,7 @@ def train(
     run = _unique_dir(Path(run_dir) / name, overwrite)
     run.mkdir(parents=True, exist_ok=True)
 
-    vec_kind = _vec_env_kind(vec_env, env_id, env_wrapper)
+    vec_kind = _vec_env_kind(vec_env, env_id, env_wrapper, ekw)
     if vec_kind == "native":
         venv = _native_vec_env(env_id, ekw, n_envs, seed)
     else:

@@ -139,6 +139,8 @@ def test_vec_env_choice():
     wrapper = "isac_env.wrappers.FlattenDictAction"
     assert tr._vec_env_kind("auto", "isac_env/RobustISAC-v0", wrapper) == "dummy"
     assert tr._vec_env_kind("dummy", "isac_env/RydbergISAC-v0", None) == "dummy"
+    discrete = {**TINY, "phase_bits": 2, "phase_action": "discrete"}  # a Dict action via env kwargs
+    assert tr._vec_env_kind("auto", "isac_env/RydbergISAC-v0", None, discrete) == "dummy"
     with pytest.raises(ValueError, match="Dict"):
         tr._vec_env_kind("native", "isac_env/RydbergISAC-Discrete-v0", None)
     with pytest.raises(ValueError, match="vec_env must be"):
