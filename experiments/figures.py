@@ -481,7 +481,11 @@ def figure_table(fig: Figure, rows: Any, plan: Sequence[tuple[Scheme, EvalSet, d
     """The plotted table of a figure from its rows (only rows of the plan's eval sets).
 
     Sweeps: one row per (scheme, x) with ``n``, ``mean``, ``ci95`` of ``fig.y`` (aggregated per
-    ``fig.agg``), ``feasible_rate``, ``latency_s`` (mean) and ``gap_mean``. Traces: one row per
+    ``fig.agg``), ``feasible_rate``, ``env_feasible_rate``, ``latency_s`` (mean) and ``gap_mean``.
+    ``feasible_rate`` is the solver's own verdict where the rows have one (``solver_feasible``: the
+    Rydberg solvers accept tr CRB <= eps (1 + 1e-3), the robust ones a certified design) and drives
+    ``agg``; ``env_feasible_rate`` applies the environment's rule (``info["feasible"]``: zero
+    constraint cost) to every policy alike, agents included. Traces: one row per
     (variant, scheme, iteration) with the mean and CI of ``fig.y`` over draws (histories shorter
     than the longest are extended with their last value: the solver had stopped).
     """
@@ -493,6 +497,7 @@ def figure_table(fig: Figure, rows: Any, plan: Sequence[tuple[Scheme, EvalSet, d
     if fig.kind == "sweep":
         for (sch, x), g in df.groupby(["policy", "x"], sort=False):
             feas = _bool(g["solver_feasible"]) if "solver_feasible" in g else _bool(g["feasible"])
+            env_feas = _bool(g["feasible"]) if "feasible" in g else feas
             if fig.y == "feasible":
                 vals = feas.astype(float)
             else:
@@ -511,6 +516,7 @@ def figure_table(fig: Figure, rows: Any, plan: Sequence[tuple[Scheme, EvalSet, d
                     "mean": float(np.mean(vals)) if len(vals) else math.nan,
                     "ci95": _ci95(vals),
                     "feasible_rate": float(np.mean(feas)),
+                    "env_feasible_rate": float(np.mean(env_feas)),
                     "latency_s": float(g["latency_s"].astype(float).mean()),
                     "gap_mean": float(np.mean(gaps)) if len(gaps) else math.nan,
                 }

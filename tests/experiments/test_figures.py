@@ -93,6 +93,11 @@ def test_sweep_resumes_after_interruption(tmp_path, monkeypatch) -> None:
     csv_path, png, tab = F.make_figure("rar-fig4a", tmp_path / "part", **{**kw, "trials": 2})
     assert list(tab["scheme"].unique()) == list(FAST)
     assert (tab["n"] == 2).all() and png.stat().st_size > 0 and csv_path.exists()
+    # env_feasible_rate: the env's own rule (info["feasible"]) for every scheme
+    for (sch, x), g in resumed.groupby(["policy", "x"]):
+        row = tab[(tab["scheme"] == sch) & (tab["snr_db"] == x)]
+        expect = g["feasible"].astype(str).str.lower().eq("true").mean()
+        assert row["env_feasible_rate"].item() == pytest.approx(expect)
 
 
 def test_trace_figure_quick(tmp_path, monkeypatch) -> None:
