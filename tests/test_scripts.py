@@ -39,6 +39,7 @@ def run_script(args: list[str], timeout: float = 600) -> str:
 
 SCRIPTS = [
     (["benchmarks/env_throughput.py", "--quick"], "steps_per_s"),
+    (["benchmarks/train_throughput.py", "--quick"], "native/dummy"),
     pytest.param(["benchmarks/vector_throughput.py", "--quick"], "native", marks=pytest.mark.slow),
     (["benchmarks/robust_env_throughput.py", "--quick", "--mc-draws", "64"], "steps/s"),
     (["benchmarks/robust_solver_time.py", "--trials", "1", "--n-values", "4"], "scheme2"),
