@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from isac_env.physics.gradients import crb_trace_gradients, sum_rate_gradients
 from isac_env.physics.rar import RydbergScenario, crb_trace, sum_rate
 
+from .ascent import armijo_ball_step, armijo_circle_step
 from .base import Solver, SolverResult, Stopwatch
 from .fp_mm_admm import FPMMADMMSolver
 from .heuristics import full_power, is_feasible, metrics_dict
@@ -138,33 +139,16 @@ class GDSolver(Solver):
             start = obj
             # W step: projected gradient with Armijo
             gW, _ = self._gradients(s, W, phi, lam)
-            gn = float(np.linalg.norm(gW))
-            if gn > 0:
-                mu = self.init_step_W * np.sqrt(P) / gn
-                for _ in range(self.max_backtracks):
-                    Wn = W + mu * gW
-                    nrm = float(np.linalg.norm(Wn))
-                    if nrm > np.sqrt(P):
-                        Wn = Wn * (np.sqrt(P) / nrm)
-                    new = self._objective(s, Wn, phi, lam)
-                    if new >= obj + self.armijo_c * 2.0 * float(np.real(np.vdot(gW, Wn - W))):
-                        W, obj = Wn, new
-                        break
-                    mu *= 0.5
+            W, obj = armijo_ball_step(
+                lambda Wn, phi=phi, lam=lam: self._objective(s, Wn, phi, lam),
+                W, gW, obj, np.sqrt(P), self.init_step_W, self.armijo_c, self.max_backtracks,
+            )  # fmt: skip
             # phi step: Riemannian gradient with Armijo
             _, gp = self._gradients(s, W, phi, lam)
-            xi = gp - np.real(gp * np.conj(phi)) * phi
-            xm = float(np.max(np.abs(xi)))
-            if xm > 0:
-                mu = self.init_phase_move / xm
-                for _ in range(self.max_backtracks):
-                    v = phi + mu * xi
-                    pn = v / np.abs(v)
-                    new = self._objective(s, W, pn, lam)
-                    if new >= obj + self.armijo_c * 2.0 * float(np.real(np.vdot(xi, pn - phi))):
-                        phi, obj = pn, new
-                        break
-                    mu *= 0.5
+            phi, obj = armijo_circle_step(
+                lambda pn, W=W, lam=lam: self._objective(s, W, pn, lam),
+                phi, gp, obj, self.init_phase_move, self.armijo_c, self.max_backtracks,
+            )  # fmt: skip
             record(it)
             if abs(obj - start) <= self.tol * max(abs(start), 1e-12):
                 converged, reason = True, "converged"

@@ -233,3 +233,40 @@ def test_bad_options_raise() -> None:
         baselines.get_solver("fp_mm_admm", subproblem_backend="nope")
     with pytest.raises(ValueError, match="bf_rule"):
         baselines.get_solver("bf_only", bf_rule="nope")
+
+
+def test_ascent_steps_increase_the_objective_and_stay_feasible() -> None:
+    from baselines.ascent import armijo_ball_step, armijo_circle_step
+
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(6) + 1j * rng.standard_normal(6)
+    f = lambda x: float(np.real(np.vdot(a, x)))  # noqa: E731  (grad w.r.t. x^* is a / 2)
+    phi = np.exp(2j * np.pi * rng.random(6))
+    p2, v2 = armijo_circle_step(f, phi, a / 2, f(phi), 0.3, 1e-4, 30)
+    np.testing.assert_allclose(np.abs(p2), 1.0, atol=1e-12)
+    assert v2 > f(phi) and v2 == f(p2)
+    W = 0.1 * a
+    W2, w2 = armijo_ball_step(f, W, a / 2, f(W), 1.0, 0.1, 1e-4, 30)
+    assert np.linalg.norm(W2) <= 1.0 + 1e-12 and w2 > f(W) and w2 == f(W2)
+    same = armijo_circle_step(f, phi, np.zeros(6, complex), f(phi), 0.3, 1e-4, 30)
+    assert same[0] is phi  # zero gradient: no step
+
+
+def test_phase_one_finds_feasible_phases_where_the_restoration_fails() -> None:
+    """N = 32, eps = 0.01: the start's phases admit no precoder meeting the CRB (spec 6.7 fails)."""
+    s = sample_scenario(RydbergISACConfig(num_ris=32, crb_threshold=0.01), np.random.default_rng(1))
+    literal = baselines.get_solver("fp_mm_admm", restore_phi=False)
+    W0, phi0, notes0 = literal.initial_point(s)
+    assert notes0 == ["restoration: min CRB at fixed phi exceeds eps"]
+    assert float(crb_trace(s, W0, phi0)) > float(s.eps)
+    W1, phi1, notes1 = baselines.get_solver("fp_mm_admm").initial_point(s)
+    assert notes1[0] == notes0[0] and notes1[1].startswith("phase-one") and notes1[2] == "restored"
+    np.testing.assert_allclose(np.abs(phi1), 1.0, atol=1e-12)
+    assert np.linalg.norm(W1) ** 2 == pytest.approx(float(s.P_max))
+    assert float(crb_trace(s, W1, phi1)) <= float(s.eps) * (1 + 1e-9)
+    # BF-only keeps its fixed phases (no phase-one)
+    _, phi_bf, notes_bf = baselines.get_solver("bf_only").initial_point(s)
+    np.testing.assert_array_equal(phi_bf, phi0)
+    assert not any(n.startswith("phase-one") for n in notes_bf)
+    with pytest.raises(ValueError, match="phase_one_iters"):
+        baselines.get_solver("fp_mm_admm", phase_one_iters=0)
