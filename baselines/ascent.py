@@ -16,6 +16,26 @@ from numpy.typing import NDArray
 __all__ = ["armijo_ball_step", "armijo_circle_step"]
 
 
+def _backtrack(
+    objective: Callable[[NDArray[np.complex128]], float],
+    x: NDArray[np.complex128],
+    d: NDArray[np.complex128],
+    value: float,
+    mu: float,
+    retract: Callable[[NDArray[np.complex128]], NDArray[np.complex128]],
+    c: float,
+    max_backtracks: int,
+) -> tuple[NDArray[np.complex128], float]:
+    """Armijo backtracking along ``retract(x + mu d)``, halving ``mu``; ``(x, value)`` if none passes."""
+    for _ in range(max_backtracks):
+        xn = retract(x + mu * d)
+        new = objective(xn)
+        if new >= value + c * 2.0 * float(np.real(np.vdot(d, xn - x))):
+            return xn, new
+        mu *= 0.5
+    return x, value
+
+
 def armijo_ball_step(
     objective: Callable[[NDArray[np.complex128]], float],
     W: NDArray[np.complex128],
@@ -34,18 +54,14 @@ def armijo_ball_step(
     step is accepted or the gradient vanishes.
     """
     gn = float(np.linalg.norm(grad))
-    if gn > 0:
-        mu = init_step * radius / gn
-        for _ in range(max_backtracks):
-            Wn = W + mu * grad
-            nrm = float(np.linalg.norm(Wn))
-            if nrm > radius:
-                Wn = Wn * (radius / nrm)
-            new = objective(Wn)
-            if new >= value + c * 2.0 * float(np.real(np.vdot(grad, Wn - W))):
-                return Wn, new
-            mu *= 0.5
-    return W, value
+    if not gn > 0:
+        return W, value
+
+    def project(Wn: NDArray[np.complex128]) -> NDArray[np.complex128]:
+        nrm = float(np.linalg.norm(Wn))
+        return Wn * (radius / nrm) if nrm > radius else Wn
+
+    return _backtrack(objective, W, grad, value, init_step * radius / gn, project, c, max_backtracks)
 
 
 def armijo_circle_step(
@@ -66,13 +82,6 @@ def armijo_circle_step(
     """
     xi = grad - np.real(grad * np.conj(phi)) * phi
     xm = float(np.max(np.abs(xi)))
-    if xm > 0:
-        mu = init_move / xm
-        for _ in range(max_backtracks):
-            v = phi + mu * xi
-            pn = v / np.abs(v)
-            new = objective(pn)
-            if new >= value + c * 2.0 * float(np.real(np.vdot(xi, pn - phi))):
-                return pn, new
-            mu *= 0.5
-    return phi, value
+    if not xm > 0:
+        return phi, value
+    return _backtrack(objective, phi, xi, value, init_move / xm, lambda v: v / np.abs(v), c, max_backtracks)

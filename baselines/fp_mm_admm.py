@@ -69,6 +69,8 @@ from .qp import (
 __all__ = ["BFOnlySolver", "CommOnlySolver", "FPMMADMMSolver", "fp_objective", "fp_update"]
 
 _BACKENDS = ("closed_form", "cvxpy")
+#: restoration note when no precoder meets the CRB at the given phases (the phase-one search's trigger)
+_MIN_CRB_EXCEEDS = "restoration: min CRB at fixed phi exceeds eps"
 
 
 def _vec(W: NDArray[np.complex128]) -> NDArray[np.complex128]:
@@ -705,7 +707,7 @@ class FPMMADMMSolver(Solver):
         ok = lambda Wx: inst.crb_scaled(inst.G(Wx, phi)) <= inst.bound  # noqa: E731
         mix = lambda t: full_power(np.sqrt(1 - t) * W + np.sqrt(t) * W_rad, inst.P)  # noqa: E731
         if not ok(W_rad):
-            return W_rad, "restoration: min CRB at fixed phi exceeds eps"
+            return W_rad, _MIN_CRB_EXCEEDS
         lo, hi = 0.0, 1.0
         for _ in range(40):
             mid = 0.5 * (lo + hi)
@@ -774,7 +776,7 @@ class FPMMADMMSolver(Solver):
             W_comm = W
             W, msg = self._restore(inst, W, phi)
             notes.append(msg)
-            if msg.startswith("restoration: min CRB") and self.restore_phi and self.optimize_phi:
+            if msg == _MIN_CRB_EXCEEDS and self.restore_phi and self.optimize_phi:
                 W1, phi, msg1 = self._phase_one(s, W, phi)
                 notes.append(msg1)
                 W2, msg2 = self._restore(inst, W_comm, phi)  # mix the users' streams back in
