@@ -11,12 +11,24 @@ Commands::
 
 Only click is imported at start-up; numpy/gymnasium load when a command runs, torch only when a
 command needs an agent (``train``, or an agent checkpoint among the policies).
+
+Errors in what the user gave (a malformed results CSV, eval set, channel bank, agent folder; a
+results file another run is writing) are reported as one line, ``isac: error: <message naming the
+file>``, with exit code 2 and no traceback; anything else (a bug) keeps its traceback. Set
+``ISAC_DEBUG=1`` to see the traceback of a reported error too.
 """
 
 from __future__ import annotations
 
+import csv
 import math
+import os
+import pickle
 import sys
+import warnings
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +76,16 @@ def parse_sets(items: tuple[str, ...], what: str = "--set") -> dict[str, Any]:
     return out
 
 
+_trust_checkpoint_option = click.option(
+    "--trust-checkpoint",
+    is_flag=True,
+    help=(
+        "Allow agent checkpoints that exist only as SB3 .zip / vecnormalize.pkl: loading them unpickles, "
+        "which can run arbitrary code (only for files you trust)."
+    ),
+)
+
+
 def _backend_options(f: Any) -> Any:
     f = click.option("--address", default=None, help="Ray cluster address (default: start a local Ray).")(f)
     f = click.option(
@@ -79,11 +101,90 @@ def _backend_options(f: Any) -> Any:
     return f
 
 
+class IsacError(click.ClickException):
+    """A user-facing error: printed as one line ``isac: error: <message>``, exit code 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"isac: error: {self.format_message()}", err=True, file=file)
+
+
+def _message(exc: BaseException) -> str:
+    """The user-facing text of an error (for Ray's ``RayTaskError(<class>)``, that of its ``.cause``)."""
+    cause = getattr(exc, "cause", None)
+    err = cause if isinstance(cause, BaseException) else exc
+    return str(err) or type(err).__name__
+
+
 def _fail(exc: Exception) -> None:
-    raise click.ClickException(str(exc)) from exc
+    raise IsacError(_message(exc)) from exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+def _input_error_types() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean a bad user input (file or argument), not a bug: ``ValueError`` (incl.
+    :class:`agents.evaluate.InputError`, JSON and pandas parse errors), ``OSError`` and the parse
+    errors of the stdlib / YAML readers."""
+    types: list[type[BaseException]] = [
+        ValueError,
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        csv.Error,
+        pickle.UnpicklingError,
+    ]
+    yaml = sys.modules.get("yaml")
+    if yaml is not None:
+        types.append(yaml.YAMLError)
+    return tuple(types)
+
+
+@contextmanager
+def _reported_errors() -> Iterator[None]:
+    """The top-level handler of every command: input errors (:func:`_input_error_types`) become an
+    :class:`IsacError`; click's own exceptions and everything else propagate unchanged. isac's
+    warnings (:class:`agents.evaluate.DuplicateRowsWarning`) print as one ``isac: warning:`` line."""
+    with warnings.catch_warnings():
+        original = warnings.showwarning
+
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: Any = None,
+            line: str | None = None,
+        ) -> None:
+            # isac's own warnings (duplicate result rows) as one line; every other one as usual
+            ev = sys.modules.get("agents.evaluate")
+            if ev is not None and issubclass(category, ev.DuplicateRowsWarning):
+                click.echo(f"isac: warning: {message}", err=True)
+            else:
+                original(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        try:
+            yield
+        except click.ClickException:
+            raise
+        except _input_error_types() as exc:
+            if os.environ.get("ISAC_DEBUG"):
+                raise
+            raise IsacError(_message(exc)) from exc
+
+
+class _IsacGroup(click.Group):
+    """The ``isac`` group: runs every command under :func:`_reported_errors`."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _reported_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=_IsacGroup, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(package_name="isac-gym", prog_name="isac")
 def main() -> None:
     """isac-gym: RIS-aided ISAC environments, baselines, agents and the papers' figures."""
@@ -210,18 +311,30 @@ def train(
 
 # ------------------------------------------------------------------------------------- evaluate
 def _table(summary: Any, objective: str, reference: str | None) -> str:
-    """Plain-text table of :func:`agents.evaluate.summarize` output."""
+    """Plain-text table of :func:`agents.evaluate.summarize` output.
+
+    Where some policy has failed solves (``solved_rate < 1``), a ``solved`` column gives
+    ``n_solved/n`` and the objective is marked as the mean over the solved draws.
+    """
 
     def pm(m: float, c: float) -> str:
         if not math.isfinite(m):
             return "-"
         return f"{m:.3f} ± {c:.3f}" if math.isfinite(c) else f"{m:.3f}"
 
-    head = ["policy", "n", f"{objective} (95% CI)", "feasible", "latency ms", f"gap to {reference or '-'}"]
+    partial = "solved_rate" in summary and bool((summary["solved_rate"] < 1).any())
+    head = ["policy", "n", *(["solved"] if partial else [])]
+    head += [
+        f"{objective} ({'95% CI, solved draws' if partial else '95% CI'})",
+        "feasible",
+        "latency ms",
+        f"gap to {reference or '-'}",
+    ]
     body = [
         [
             str(r.policy),
             str(r.n),
+            *([f"{r.n_solved}/{r.n}"] if partial else []),
             pm(r.mean, r.ci95),
             f"{100 * r.feasible_rate:.0f}%",
             f"{r.latency_ms:.3g}",
@@ -229,7 +342,7 @@ def _table(summary: Any, objective: str, reference: str | None) -> str:
         ]
         for r in summary.itertuples()
     ]
-    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    widths = [max([len(h), *(len(b[i]) for b in body)]) for i, h in enumerate(head)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths, strict=True)) for b in body]
@@ -256,7 +369,7 @@ def _run_and_report(
         )
     except (ValueError, TypeError, FileNotFoundError) as exc:
         _fail(exc)
-    rows = pd.read_csv(out)
+    rows = pd.read_csv(out, dtype={"policy": str, "eval_set": str})  # a hash may look numeric
     rows = rows[(rows["eval_set"] == es.hash) & rows["policy"].isin(list(pols))]
     order = {p: i for i, p in enumerate(pols)}
     rows = rows.sort_values("policy", key=lambda c: c.map(order), kind="stable")
@@ -310,6 +423,7 @@ def _eval_set(env_id: str, sets: dict[str, Any], draws: int, seed: int, eval_set
 @click.option(
     "--out", type=click.Path(dir_okay=False), default="results/evaluate.csv", help="Rows CSV (resumed)."
 )
+@_trust_checkpoint_option
 @_backend_options
 def evaluate(
     env_id: str,
@@ -326,6 +440,7 @@ def evaluate(
     backend: str,
     workers: int | None,
     address: str | None,
+    trust_checkpoint: bool = False,
 ) -> None:
     """Run policies on a frozen set of seeded channel draws; rows are appended to --out."""
     from agents.evaluate import parse_policy
@@ -336,7 +451,7 @@ def evaluate(
     pols: dict[str, Any] = {}
     for text in policies:
         try:
-            label, spec = parse_policy(text)
+            label, spec = parse_policy(text, trust_checkpoint=trust_checkpoint)
         except ValueError as exc:
             _fail(exc)
         if label in pols:
@@ -378,9 +493,10 @@ def _compare_plot(summary: Any, objective: str, path: Path, title: str) -> None:
         a.set_xticks(x, summary["policy"], rotation=30, ha="right", fontsize=8)
         a.grid(True, axis="y", alpha=0.3)
     for i, r in enumerate(summary.itertuples()):
-        a1.annotate(
-            f"{100 * r.feasible_rate:.0f}% feas.", (i, 0), ha="center", va="bottom", fontsize=7, color="white"
-        )
+        note = f"{100 * r.feasible_rate:.0f}% feas."
+        if getattr(r, "solved_rate", 1.0) < 1:
+            note += f"\n{r.n_solved}/{r.n} solved"
+        a1.annotate(note, (i, 0), ha="center", va="bottom", fontsize=7, color="white")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -415,6 +531,7 @@ def _compare_plot(summary: Any, objective: str, path: Path, title: str) -> None:
 @click.option("--quick", is_flag=True, help=f"{QUICK_DRAWS} draws.")
 @click.option("--seed", type=click.IntRange(min=0), default=0)
 @click.option("--out-dir", type=click.Path(file_okay=False), default="results/compare")
+@_trust_checkpoint_option
 @_backend_options
 def compare(
     env_id: str,
@@ -430,6 +547,7 @@ def compare(
     backend: str,
     workers: int | None,
     address: str | None,
+    trust_checkpoint: bool = False,
 ) -> None:
     """Agents vs baselines on identical channel draws: table, rows CSV, summary CSV and PNG."""
     from agents.evaluate import agent_scenario_kwargs, parse_policy, task_objective
@@ -439,7 +557,7 @@ def compare(
     scenario = parse_sets(sets)
     for text in agent_texts:
         try:
-            label, spec = parse_policy(text)
+            label, spec = parse_policy(text, trust_checkpoint=trust_checkpoint)
         except ValueError as exc:
             _fail(exc)
         pols[label] = spec

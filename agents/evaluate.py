@@ -13,7 +13,16 @@ One protocol for learned agents and optimization baselines (DESIGN.md, "Evaluati
   the env keyword arguments, the task metrics, reward, constraint cost / feasibility, the decision
   latency (wall time of ``predict``; the only wall-clock time anywhere in isac-gym's results) and
   the gap to a reference policy on the same draw. A killed run resumes without lost or duplicated
-  rows: the key of a row is ``(policy, eval_set, trial)`` and completed keys are skipped.
+  rows: the key of a row is ``(policy, eval_set, trial)`` and completed keys are skipped. A run
+  holds an exclusive lock on its CSV (:class:`ResultStore`), so a concurrent run on the same file
+  refuses to start; duplicate keys already in a file are reported and counted once.
+* Failed solves are recorded, not scored: a solver adapter whose ``last_result`` is a failed solve
+  (``SolverResult.solved`` false: no design) gives a row with ``solved=False``, NaN objective,
+  metrics, reward and cost, ``feasible=False`` and the reason in ``solver_stop_reason``.
+  :func:`summarize` averages the objective over solved draws only and reports the feasibility
+  rate over all draws (a failed solve is infeasible).
+* Malformed user files (eval sets, result CSVs, channel banks, agent folders) raise
+  :class:`InputError` (a ``ValueError``) whose message names the file.
 
 Policy randomness: before each draw the evaluator calls ``policy.reseed(seed)`` if the policy has
 it, else replaces a ``policy.rng`` generator (e.g. :class:`baselines.policy.SolverPolicy`), with a
@@ -27,13 +36,17 @@ Heavy dependencies (torch/SB3, cvxpy, pandas) are imported only when a spec or s
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
 import math
 import os
+import pickle
 import time
-from collections.abc import Iterable, Mapping, Sequence
+import warnings
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -47,14 +60,20 @@ __all__ = [
     "OBJECTIVES",
     "AgentSpec",
     "BaselineSpec",
+    "DuplicateRowsWarning",
     "EvalSet",
+    "InputError",
     "PolicySpec",
     "RandomPolicy",
     "RandomSpec",
     "ResultStore",
+    "ResultsLockedError",
     "agent_scenario_kwargs",
+    "bool_column",
+    "dedupe_rows",
     "episode_fields",
     "evaluate_policies",
+    "mean_ci95",
     "parse_policy",
     "run_evaluation",
     "summarize",
@@ -71,6 +90,54 @@ OBJECTIVES: dict[str, tuple[str, int]] = {
 #: Columns every result row has, in this order (env keyword arguments and metrics follow).
 BASE_COLUMNS: tuple[str, ...] = ("policy", "env_id", "eval_set", "trial", "seed")
 KEY_COLUMNS: tuple[str, str, str] = ("policy", "eval_set", "trial")
+
+#: Exceptions that reading a malformed user file raises (beyond ``ValueError`` / ``OSError``);
+#: :func:`_input_errors` turns them into :class:`InputError` naming the file.
+_PARSE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    KeyError,
+    TypeError,
+    EOFError,
+    zipfile.BadZipFile,
+    pickle.UnpicklingError,
+    csv.Error,
+    UnicodeDecodeError,
+)
+
+
+class InputError(ValueError):
+    """A user-supplied file or argument is malformed (the message names the file).
+
+    The ``isac`` command line reports it as a one-line ``isac: error: ...`` with exit code 2.
+    """
+
+
+class ResultsLockedError(InputError):
+    """Another process holds the exclusive lock of a results CSV (see :class:`ResultStore`)."""
+
+
+class DuplicateRowsWarning(UserWarning):
+    """A results CSV holds several rows with the same ``(policy, eval_set, trial)`` key."""
+
+
+def _describe(exc: BaseException) -> str:
+    """``"Type: message"`` on one line (``KeyError('x')`` -> ``"missing field 'x'"``)."""
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}" if exc.args else "missing field"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, InputError) else f"{type(exc).__name__}: {text}"
+
+
+@contextlib.contextmanager
+def _input_errors(what: str, extra: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+    """Re-raise the parse errors of reading a user file (:data:`_PARSE_ERRORS` plus ``extra``, e.g.
+    ``yaml.YAMLError``) as :class:`InputError` whose message starts with ``what`` (names the file)."""
+    try:
+        yield
+    except InputError:
+        raise
+    except (*_PARSE_ERRORS, *extra) as exc:
+        raise InputError(f"{what}: {_describe(exc)}") from exc
 
 
 def task_objective(env_id: str) -> tuple[str, int]:
@@ -191,22 +258,32 @@ class EvalSet:
         """Read a set written by :meth:`save`; the stored seeds and hash are verified.
 
         Raises:
-            ValueError: unknown suffix, or stored seeds/hash that do not match the config.
+            InputError: unknown suffix, a truncated or unparsable file, a missing or ill-typed field,
+                or stored seeds/hash that do not match the config (the message names the file).
+            OSError: the file cannot be read.
         """
         p = Path(path)
-        if p.suffix == ".npz":
-            with np.load(p) as data:
-                doc = json.loads(str(data["config"]))
-                seeds = [int(s) for s in data["seeds"]]
-        elif p.suffix == ".json":
-            doc = json.loads(p.read_text())
-            seeds = [int(s) for s in doc["seeds"]]
-        else:
-            raise ValueError(f"eval-set path must end in .json or .npz, got {p.name!r}")
-        es = cls(doc["env_id"], doc["env_kwargs"], doc["root_seed"], doc["n_draws"])
-        if list(es.seeds) != seeds or es.hash != doc["hash"]:
-            raise ValueError(
-                f"{p}: stored seeds/hash do not match its config (file {doc['hash']}, recomputed {es.hash})"
+        if p.suffix not in (".npz", ".json"):
+            raise InputError(f"eval set {p}: the path must end in .json or .npz")
+        with _input_errors(f"eval set {p}"):
+            if p.suffix == ".npz":
+                with np.load(p, allow_pickle=False) as data:
+                    doc = json.loads(str(data["config"]))
+                    raw_seeds = list(data["seeds"])
+            else:
+                doc = json.loads(p.read_text())
+                raw_seeds = doc["seeds"] if isinstance(doc, dict) else []
+            if not isinstance(doc, dict):
+                raise InputError(f"eval set {p}: expected a JSON object, got {type(doc).__name__}")
+            seeds = [int(s) for s in raw_seeds]
+            if not isinstance(doc.get("env_kwargs"), dict):
+                raise InputError(f"eval set {p}: env_kwargs must be a mapping")
+            es = cls(doc["env_id"], doc["env_kwargs"], doc["root_seed"], doc["n_draws"])
+            stored_hash = doc["hash"]
+        if list(es.seeds) != seeds or es.hash != stored_hash:
+            raise InputError(
+                f"eval set {p}: stored seeds/hash do not match its config "
+                f"(file {stored_hash}, recomputed {es.hash})"
             )
         return es
 
@@ -295,9 +372,13 @@ class AgentSpec:
     normalization) and played on the env built like the run's (its ``env_wrapper`` chain and its
     episode settings such as ``obs_mode``), with the *scenario* of the eval set. If the run's
     scenario makes the spaces differ from the eval set's, :meth:`build` raises ``ValueError``.
+
+    By default only the run's safe format loads (``policy.pth`` + ``config.yaml``, nothing unpickled);
+    ``trust_checkpoint=True`` allows an SB3 ``.zip`` (unpickling can run arbitrary code).
     """
 
     path: str
+    trust_checkpoint: bool = False
 
     @property
     def key(self) -> str:
@@ -308,10 +389,28 @@ class AgentSpec:
         return self.key
 
     def run_config(self) -> dict[str, Any]:
-        """The run's ``config.yaml``."""
+        """The run's ``config.yaml``.
+
+        Raises:
+            InputError: the file is not valid YAML, not a mapping, or has an ill-typed ``env_id`` /
+                ``env_kwargs`` (the message names the file).
+            FileNotFoundError: the folder has no ``config.yaml``.
+        """
+        import yaml
+
         from agents.train import load_run_config
 
-        return load_run_config(self.path)
+        p = Path(self.path)
+        file = (p.parent if p.suffix == ".zip" else p) / "config.yaml"
+        with _input_errors(f"agent config {file}", (yaml.YAMLError,)):
+            cfg = load_run_config(self.path)
+        if not isinstance(cfg, dict):
+            raise InputError(f"agent config {file}: expected a mapping, got {type(cfg).__name__}")
+        if not isinstance(cfg.get("env_id", ""), str):
+            raise InputError(f"agent config {file}: env_id must be a string")
+        if not isinstance(cfg.get("env_kwargs") or {}, dict):
+            raise InputError(f"agent config {file}: env_kwargs must be a mapping")
+        return cfg
 
     def make_env(self, env_id: str, env_kwargs: Mapping[str, Any]) -> Any:
         """The run's env (wrappers, episode settings) on the eval set's scenario."""
@@ -342,7 +441,7 @@ class AgentSpec:
     def build(self, env: Any) -> Predictor:
         from agents.train import load_policy
 
-        policy = load_policy(self.path)
+        policy = load_policy(self.path, trust_checkpoint=self.trust_checkpoint)
         for name in ("observation_space", "action_space"):
             want, got = getattr(policy, name), getattr(env, name)
             if want != got:
@@ -383,14 +482,17 @@ class _FixedSpec:
         return self.predictor
 
 
-def parse_policy(text: str) -> tuple[str, Any]:
+def parse_policy(text: str, *, trust_checkpoint: bool = False) -> tuple[str, Any]:
     """Parse a CLI policy argument into ``(label, spec)``.
 
     Forms: ``random``; a registered baseline name (``fp_mm_admm``); a checkpoint path (``.zip`` or a
-    directory); any of these prefixed with ``label=`` to choose the row label.
+    directory); any of these prefixed with ``label=`` to choose the row label. A checkpoint must
+    have the safe format (``policy.pth``) unless ``trust_checkpoint`` (``--trust-checkpoint``) allows
+    unpickling an SB3 ``.zip``; this is checked here, before any work starts.
 
     Raises:
-        ValueError: neither a baseline name nor an existing checkpoint.
+        ValueError: neither a baseline name nor an existing checkpoint; an SB3 zip without
+            ``trust_checkpoint``.
     """
     label, sep, spec_text = text.partition("=")
     if not sep:
@@ -400,7 +502,13 @@ def parse_policy(text: str) -> tuple[str, Any]:
         spec: Any = RandomSpec()
         default = "random"
     elif Path(spec_text).exists():
-        spec = AgentSpec(spec_text)
+        from agents.train import checkpoint_kind
+
+        try:
+            checkpoint_kind(spec_text, trust_checkpoint=trust_checkpoint)
+        except FileNotFoundError as exc:
+            raise ValueError(str(exc)) from None
+        spec = AgentSpec(spec_text, trust_checkpoint=trust_checkpoint)
         p = Path(spec_text)
         default = p.stem if p.is_file() and p.stem != "model" else (p if p.is_dir() else p.parent).name
     else:
@@ -469,8 +577,25 @@ def _get_policy(spec: Any, env_key: str, env: Any) -> Any:
         return spec.predictor
     ck = (spec.key, env_key)
     if ck not in _POLICY_CACHE:
-        _POLICY_CACHE[ck] = spec.build(env)
+        _POLICY_CACHE[ck] = _build_policy(spec, env)
     return _POLICY_CACHE[ck]
+
+
+def _build_policy(spec: Any, env: Any) -> Any:
+    """``spec.build(env)``; for a checkpoint folder (a spec with ``path``), a corrupt or unreadable
+    file (torch's ``RuntimeError``, a bad zip or pickle, a missing entry...) becomes an
+    :class:`InputError` naming the folder. Errors that already name it propagate unchanged."""
+    path = getattr(spec, "path", None)
+    if path is None:
+        return spec.build(env)
+    try:
+        return spec.build(env)
+    except InputError:
+        raise
+    except (*_PARSE_ERRORS, RuntimeError) as exc:
+        if isinstance(exc, ValueError) and str(path) in str(exc):
+            raise
+        raise InputError(f"agent {path}: cannot load the checkpoint ({_describe(exc)})") from exc
 
 
 def _flat_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
@@ -487,7 +612,16 @@ def _flat_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _solved(policy: Any) -> bool:
+    """Whether the policy's last decision is a design: ``False`` only for a solver adapter whose
+    ``last_result`` is a failed solve (``SolverResult.solved`` false; results without the property
+    count as solved)."""
+    res = getattr(policy, "last_result", None)
+    return res is None or bool(getattr(res, "solved", True))
+
+
 def _solver_extras(policy: Any) -> dict[str, Any]:
+    """Diagnostics of a solver adapter's last solve (``{}`` for policies without ``last_result``)."""
     res = getattr(policy, "last_result", None)
     if res is None:
         return {}
@@ -499,6 +633,12 @@ def _solver_extras(policy: Any) -> dict[str, Any]:
 
 
 def _play(policy: Any, env: Any, seed: int, policy_seed: int, steps: int) -> dict[str, Any]:
+    """Play ``policy`` on the draw ``seed`` for up to ``steps`` decisions; returns the row's values.
+
+    A draw on which any decision was a failed solve (see :func:`_solved`) is *unsolved*: the env was
+    stepped with the adapter's placeholder action, so its metrics, reward and cost are recorded as
+    NaN and ``feasible`` as ``False`` (``solved=False``; ``solver_stop_reason`` says why).
+    """
     if hasattr(policy, "reseed"):
         policy.reseed(policy_seed)
     elif isinstance(getattr(policy, "rng", None), np.random.Generator):
@@ -507,10 +647,12 @@ def _play(policy: Any, env: Any, seed: int, policy_seed: int, steps: int) -> dic
     latencies: list[float] = []
     rewards: list[float] = []
     info: dict[str, Any] = {}
+    solved = True
     for _ in range(steps):
         t0 = time.perf_counter()
         action, _state = policy.predict(obs, deterministic=True)
         latencies.append(time.perf_counter() - t0)
+        solved = solved and _solved(policy)
         obs, reward, terminated, truncated, info = env.step(action)
         rewards.append(float(reward))
         if terminated or truncated:
@@ -520,9 +662,13 @@ def _play(policy: Any, env: Any, seed: int, policy_seed: int, steps: int) -> dic
         reward=float(np.mean(rewards)),
         cost=float(info.get("cost", math.nan)),
         feasible=bool(info.get("feasible", False)),
+        solved=solved,
         steps=len(rewards),
         latency_s=float(np.mean(latencies)),
     )
+    if not solved:  # the placeholder action's scores are not the policy's: record none of them
+        row.update(dict.fromkeys(info.get("metrics", {}), math.nan))
+        row.update(reward=math.nan, cost=math.nan, feasible=False)
     row.update(_solver_extras(policy))
     return row
 
@@ -536,12 +682,14 @@ def _run_trial(task: _TrialTask) -> list[dict[str, Any]]:
         env_key, env = _get_env(spec, task.env_id, env_kwargs)
         policy = _get_policy(spec, env_key, env)
         results[label] = _play(policy, env, task.seed, task.policy_seed, task.steps)
-    ref_value = task.reference_value
+    ref_value = task.reference_value  # NaN when the stored reference row is unsolved
     if task.reference is not None and task.reference in results:
-        ref_value = float(results[task.reference][metric])
+        ref = results[task.reference]
+        ref_value = float(ref[metric]) if ref["solved"] else math.nan
     rows = []
     for label, res in results.items():
-        value = float(res.get(metric, math.nan))
+        value = float(res.get(metric, math.nan)) if res["solved"] else math.nan
+        # the gap needs a design on both sides (NaN when the policy or the reference is unsolved)
         gap = sense * (ref_value - value) if ref_value is not None else math.nan
         rel = gap / abs(ref_value) if ref_value not in (None, 0.0) and sense > 0 else math.nan
         row = {
@@ -568,19 +716,101 @@ def _run_trial(task: _TrialTask) -> list[dict[str, Any]]:
 class ResultStore:
     """Append-only CSV of tidy rows keyed by ``(policy, eval_set, trial)``.
 
-    Opening an existing file drops a torn last line (a run killed mid-write) and indexes the keys
-    already present; :meth:`append` writes and fsyncs whole trials at once. New columns (e.g. a
-    policy that reports solver diagnostics) extend the header by rewriting the file atomically.
+    Opening a store takes an exclusive, non-blocking ``fcntl.flock`` on the sidecar file
+    ``<path>.lock`` (holding the writer's pid) for as long as it is open, so two runs cannot
+    interleave rows in one file: the second raises :class:`ResultsLockedError` at once. Close the
+    store (or use it as a context manager) to release the lock; the kernel releases it when a
+    process dies, so a killed run never leaves a stale lock. The sidecar file itself stays.
+
+    An existing file is checked as it is indexed: a torn last line (a run killed mid-write) is
+    dropped, while a CSV without the key columns, a row with the wrong number of fields elsewhere or
+    an unparsable trial raises :class:`InputError` naming the file and line. Rows repeating a key
+    already seen are counted in :attr:`duplicates` and reported with a
+    :class:`DuplicateRowsWarning`; the first row of each key is the one used (never double-counted).
+    :meth:`append` writes and fsyncs whole trials at once. New columns (e.g. a policy that reports
+    solver diagnostics) extend the header by rewriting the file atomically.
+
+    Args:
+        path: the CSV file (created on the first :meth:`append`).
+        lock: take the exclusive lock (``False``: read-only use, e.g. inspecting a file).
+        row_key: further columns that tell apart the rows of one trial (e.g. ``("iteration",)`` for
+            per-iteration traces); a duplicate repeats the trial key *and* these.
+
+    Raises:
+        ResultsLockedError: another process holds the lock.
+        InputError: the existing file is malformed (see above).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, lock: bool = True, row_key: Sequence[str] = ()
+    ) -> None:
         self.path = Path(path)
+        self.row_key = tuple(row_key)
         self.header: list[str] = []
         self.keys: set[tuple[str, str, int]] = set()
+        #: number of rows whose key repeats an earlier row's (ignored; see the class docstring)
+        self.duplicates = 0
         self._values: dict[tuple[str, str, int], dict[str, str]] = {}
-        if self.path.exists() and self.path.stat().st_size > 0:
-            self._repair()
-            self._index()
+        self._lock_fh: Any = None
+        self._closed = False
+        if lock:
+            self._acquire_lock()
+        try:
+            if self.path.exists() and self.path.stat().st_size > 0:
+                self._repair()
+                self._index()
+        except BaseException:
+            self.close()
+            raise
+        if self.duplicates:
+            warnings.warn(
+                DuplicateRowsWarning(
+                    f"{self.path}: {self.duplicates} duplicate row(s) (same policy, eval_set, trial); "
+                    "the first row of each key is used"
+                ),
+                stacklevel=2,
+            )
+
+    @property
+    def lock_path(self) -> Path:
+        """The sidecar lock file, ``<path>.lock``."""
+        return self.path.with_name(self.path.name + ".lock")
+
+    def _acquire_lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no locking
+            return
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.lock_path, "a+")  # held open (locked) while the store is
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:  # BlockingIOError: someone else holds it
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            fh.close()
+            raise ResultsLockedError(
+                f"{self.path} is being written by another run (pid {holder}, lock file {self.lock_path}); "
+                "wait for it to finish or write to another file"
+            ) from exc
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        self._lock_fh = fh
+
+    def close(self) -> None:
+        """Release the lock (idempotent). The store can still be read, not appended to."""
+        self._closed = True
+        if self._lock_fh is not None:
+            self._lock_fh.close()  # closing the descriptor releases the flock
+            self._lock_fh = None
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _repair(self) -> None:
         data = self.path.read_bytes()
@@ -590,13 +820,40 @@ class ResultStore:
                 fh.truncate(cut)
 
     def _index(self) -> None:
-        with open(self.path, newline="") as fh:
-            reader = csv.DictReader(fh)
-            self.header = list(reader.fieldnames or [])
-            for r in reader:
-                key = (r["policy"], r["eval_set"], int(r["trial"]))
+        with _input_errors(f"results file {self.path}"), open(self.path, newline="") as fh:
+            reader = csv.reader(fh)
+            self.header = next(reader, [])
+            missing = [c for c in (*KEY_COLUMNS, *self.row_key) if c not in self.header]
+            if missing:
+                raise InputError(
+                    f"results file {self.path}: no {', '.join(repr(c) for c in missing)} column "
+                    f"(header: {','.join(self.header)[:80]}); not a results CSV of isac-gym"
+                )
+            width = len(self.header)
+            seen: set[tuple[Any, ...]] = set()
+            for fields in reader:
+                if not fields:  # a blank line (csv.DictReader and pandas skip them too)
+                    continue
+                if len(fields) != width:
+                    raise InputError(
+                        f"results file {self.path}, line {reader.line_num}: {len(fields)} fields, "
+                        f"the header has {width} (a torn or corrupt row; remove or repair it)"
+                    )
+                r = dict(zip(self.header, fields, strict=True))
+                try:
+                    key = (r["policy"], r["eval_set"], int(r["trial"]))
+                except ValueError as exc:
+                    raise InputError(
+                        f"results file {self.path}, line {reader.line_num}: trial {r['trial']!r} "
+                        "is not an integer"
+                    ) from exc
+                full = (*key, *(r[c] for c in self.row_key))
+                if full in seen:
+                    self.duplicates += 1
+                    continue
+                seen.add(full)
                 self.keys.add(key)
-                self._values[key] = r
+                self._values.setdefault(key, r)
 
     def get(self, policy: str, eval_set: str, trial: int, column: str) -> str | None:
         """Stored value of ``column`` in a row, or ``None``."""
@@ -607,7 +864,13 @@ class ResultStore:
         return key in self.keys
 
     def append(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Append ``rows`` (one trial) and flush them to disk."""
+        """Append ``rows`` (one trial) and flush them to disk.
+
+        Raises:
+            RuntimeError: the store was closed (its lock released).
+        """
+        if self._closed:
+            raise RuntimeError(f"ResultStore({self.path}) is closed")
         if not rows:
             return
         new_cols = [c for r in rows for c in r if c not in self.header]
@@ -686,6 +949,9 @@ def run_evaluation(
 
     Raises:
         ValueError: bad ``steps``/``reference`` or duplicate policy labels.
+        ResultsLockedError: another process is writing ``out_path``.
+        InputError: ``out_path`` or a ``channel_bank`` file of an eval set is malformed, or an agent
+            checkpoint cannot be loaded (the message names the file).
     """
     pairs = list(policies.items()) if isinstance(policies, Mapping) else list(policies)
     labels = [lab for lab, _ in pairs]
@@ -699,40 +965,68 @@ def run_evaluation(
     # the reference plays first so its value is known for the gaps of the same trial
     specs.sort(key=lambda p: p[0] != reference)
 
-    store = ResultStore(out_path)
-    tasks: list[_TrialTask] = []
-    for item in eval_sets:
-        es, extra = (item, {}) if isinstance(item, EvalSet) else (item[0], dict(item[1]))
-        if reference is not None:
-            task_objective(es.env_id)  # fail early for an env without an objective
-        for trial, seed in enumerate(es.seeds):
-            todo = tuple((lab, s) for lab, s in specs if (lab, es.hash, trial) not in store)
-            if not todo:
-                continue
-            ref_value = None
-            if reference is not None and all(lab != reference for lab, _ in todo):
-                stored = store.get(reference, es.hash, trial, "objective")
-                ref_value = float(stored) if stored not in (None, "") else None
-            tasks.append(
-                _TrialTask(
-                    env_id=es.env_id,
-                    env_kwargs=tuple(es.env_kwargs.items()),
-                    eval_hash=es.hash,
-                    trial=trial,
-                    seed=seed,
-                    policy_seed=es.policy_seed(trial),
-                    policies=todo,
-                    reference=reference,
-                    reference_value=ref_value,
-                    steps=steps,
-                    extra=tuple(extra.items()),
+    with ResultStore(out_path) as store:  # exclusive: a concurrent run on out_path fails here
+        tasks: list[_TrialTask] = []
+        banks: set[str] = set()
+        for item in eval_sets:
+            es, extra = (item, {}) if isinstance(item, EvalSet) else (item[0], dict(item[1]))
+            if reference is not None:
+                task_objective(es.env_id)  # fail early for an env without an objective
+            _check_channel_bank(es.env_kwargs, banks)
+            for trial, seed in enumerate(es.seeds):
+                todo = tuple((lab, s) for lab, s in specs if (lab, es.hash, trial) not in store)
+                if not todo:
+                    continue
+                ref_value = None
+                if reference is not None and all(lab != reference for lab, _ in todo):
+                    ref_value = _stored_float(store, reference, es.hash, trial, "objective")
+                tasks.append(
+                    _TrialTask(
+                        env_id=es.env_id,
+                        env_kwargs=tuple(es.env_kwargs.items()),
+                        eval_hash=es.hash,
+                        trial=trial,
+                        seed=seed,
+                        policy_seed=es.policy_seed(trial),
+                        policies=todo,
+                        reference=reference,
+                        reference_value=ref_value,
+                        steps=steps,
+                        extra=tuple(extra.items()),
+                    )
                 )
-            )
-    for _, rows in run_tasks(
-        _run_trial, tasks, backend=backend, workers=workers, address=address, progress=progress, desc=desc
-    ):
-        store.append(rows)
+        for _, rows in run_tasks(
+            _run_trial, tasks, backend=backend, workers=workers, address=address, progress=progress, desc=desc
+        ):
+            store.append(rows)
     return Path(out_path)
+
+
+def _stored_float(store: ResultStore, policy: str, eval_set: str, trial: int, column: str) -> float | None:
+    """A stored numeric cell (``None`` if absent or empty; ``"nan"`` -> NaN, e.g. an unsolved row)."""
+    text = store.get(policy, eval_set, trial, column)
+    if text in (None, ""):
+        return None
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise InputError(
+            f"results file {store.path}: {column} of ({policy}, {eval_set}, trial {trial}) is not a number: "
+            f"{text!r}"
+        ) from exc
+
+
+def _check_channel_bank(env_kwargs: Mapping[str, Any], checked: set[str]) -> None:
+    """Load a ``channel_bank`` path of an eval set once, up front, so that a truncated or corrupt
+    ``.npz`` is an :class:`InputError` naming the file, not a worker crash."""
+    bank = env_kwargs.get("channel_bank")
+    if not isinstance(bank, str | os.PathLike) or str(bank) in checked:
+        return
+    from isac_env.bank import ChannelBank
+
+    with _input_errors(f"channel bank {bank}"):
+        ChannelBank.load(bank)
+    checked.add(str(bank))
 
 
 def evaluate_policies(
@@ -754,7 +1048,8 @@ def evaluate_policies(
     (``info["metrics"]``), ``reward``, ``cost``, ``feasible``, ``latency_s`` (wall time of
     ``predict``, mean over the draw's decisions), ``objective`` (the task's objective metric, see
     :data:`OBJECTIVES`) and ``gap = sense * (reference - objective)`` on the same draw
-    (``rel_gap = gap / |reference|`` for maximised objectives). Baseline adapters that expose
+    (``rel_gap = gap / |reference|`` for maximised objectives; NaN unless both are solved), and
+    ``solved`` (``False`` for a failed solve, whose scores are NaN). Baseline adapters that expose
     ``last_result`` add ``solver_feasible``, ``solver_iterations`` and ``solver_stop_reason``.
 
     A re-run with the same ``out_path`` computes only the missing ``(policy, eval_set, trial)``
@@ -790,18 +1085,58 @@ def evaluate_policies(
     )
 
 
-def _ci95(x: np.ndarray) -> float:
-    n = len(x)
-    if n < 2:
-        return math.nan
+def mean_ci95(values: Any) -> tuple[float, float]:
+    """Mean and half-width of the 95% Student-t confidence interval of the finite ``values``.
+
+    The interval is :func:`scipy.stats.t.interval` at the sample mean with the standard error
+    :func:`scipy.stats.sem` (``n - 1`` degrees of freedom). Non-finite values are dropped first.
+
+    Returns:
+        ``(mean, half-width)``: ``(nan, nan)`` without values, ``(x, nan)`` for one value and a
+        half-width of 0 when all values are equal.
+    """
+    x = np.asarray(values, dtype=float).ravel()
+    x = x[np.isfinite(x)]
+    if len(x) == 0:
+        return math.nan, math.nan
+    mean = float(np.mean(x))
+    if len(x) < 2:
+        return mean, math.nan
     from scipy import stats
 
-    return float(stats.t.ppf(0.975, n - 1) * np.std(x, ddof=1) / math.sqrt(n))
+    sem = float(stats.sem(x))
+    if sem == 0.0:
+        return mean, 0.0
+    lo, hi = stats.t.interval(0.95, len(x) - 1, loc=mean, scale=sem)
+    return mean, float(hi - lo) / 2.0
+
+
+def bool_column(df: Any, column: str, default: bool) -> np.ndarray:
+    """A boolean column of result rows as read back from CSV (``True``/``"true"``/``1``/``"1.0"`` are
+    true); ``default`` for a missing column and for empty cells (rows written before it existed)."""
+    if column not in df:
+        return np.full(len(df), default, dtype=bool)
+    col = df[column]
+    text = col.astype(str).str.strip().str.lower()
+    empty = col.isna().to_numpy() | text.isin(("", "nan", "none")).to_numpy()
+    return np.where(empty, default, text.isin(("true", "1", "1.0")).to_numpy())
+
+
+def dedupe_rows(df: Any) -> Any:
+    """The first row of each ``(policy, eval_set, trial)`` key (all rows if a key column is missing)."""
+    if all(c in df for c in KEY_COLUMNS):
+        return df.drop_duplicates(list(KEY_COLUMNS), keep="first")
+    return df
 
 
 def summarize(df: Any, by: Sequence[str] = ("policy",), metric: str = "objective") -> Any:
-    """Per-group table: mean and 95% CI (Student t over draws) of ``metric`` and the gap,
-    feasibility rate, mean and median decision latency, number of draws.
+    """Per-group table of result rows (the first row per ``(policy, eval_set, trial)`` key).
+
+    ``n`` counts every draw, ``n_solved`` the draws with a design (``solved``; failed solves are
+    recorded, not scored) and ``solved_rate = n_solved / n``. ``mean`` and ``ci95`` (95% Student-t
+    CI, :func:`mean_ci95`) of ``metric`` are over the solved draws only; ``feasible_rate`` is over
+    *all* draws (a failed solve counts as infeasible); ``gap_mean`` / ``gap_ci95`` over the draws
+    where both the policy and the reference are solved; latency over all draws.
 
     Args:
         df: a ``pandas.DataFrame`` of result rows (e.g. ``pandas.read_csv(out_path)``).
@@ -809,31 +1144,36 @@ def summarize(df: Any, by: Sequence[str] = ("policy",), metric: str = "objective
         metric: the column to average (default: the task objective).
 
     Returns:
-        ``pandas.DataFrame`` with columns ``[*by, n, mean, ci95, feasible_rate, latency_ms,
-        latency_ms_median, gap_mean, gap_ci95]`` in the order the groups first appear.
+        ``pandas.DataFrame`` with columns ``[*by, n, n_solved, solved_rate, mean, ci95,
+        feasible_rate, latency_ms, latency_ms_median, gap_mean, gap_ci95]`` in the order the groups
+        first appear.
     """
     import pandas as pd
 
+    df = dedupe_rows(df)
     out = []
     for keys, g in df.groupby(list(by), sort=False):
         keys = keys if isinstance(keys, tuple) else (keys,)
-        vals = g[metric].astype(float).to_numpy()
-        fin = vals[np.isfinite(vals)]
-        gaps = g["gap"].astype(float).to_numpy() if "gap" in g else np.array([])
-        gaps = gaps[np.isfinite(gaps)]
-        feas = g["feasible"].astype(str).str.lower().eq("true").to_numpy()
+        solved = bool_column(g, "solved", True)
+        vals = g[metric].astype(float).to_numpy()[solved]
+        gaps = g["gap"].astype(float).to_numpy()[solved] if "gap" in g else np.array([])
+        feas = bool_column(g, "feasible", False) & solved
         lat = g["latency_s"].astype(float).to_numpy() * 1e3
+        mean, ci = mean_ci95(vals)
+        gap_mean, gap_ci = mean_ci95(gaps)
         out.append(
             {
                 **dict(zip(by, keys, strict=True)),
                 "n": len(g),
-                "mean": float(np.mean(fin)) if len(fin) else math.nan,
-                "ci95": _ci95(fin),
+                "n_solved": int(solved.sum()),
+                "solved_rate": float(np.mean(solved)),
+                "mean": mean,
+                "ci95": ci,
                 "feasible_rate": float(np.mean(feas)),
                 "latency_ms": float(np.mean(lat)),
                 "latency_ms_median": float(np.median(lat)),
-                "gap_mean": float(np.mean(gaps)) if len(gaps) else math.nan,
-                "gap_ci95": _ci95(gaps),
+                "gap_mean": gap_mean,
+                "gap_ci95": gap_ci,
             }
         )
     return pd.DataFrame(out)

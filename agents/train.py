@@ -10,10 +10,15 @@ scenario of each id lives in ``agents/hyperparams/env_kwargs.yml``.
 
 Each run writes, under ``<run_dir>/<run_name>/``:
 
-* ``model.zip`` (final model) and ``checkpoints/model_<steps>_steps.zip`` (CheckpointCallback);
-* ``vecnormalize.pkl`` when ``normalize`` is on;
-* ``config.yaml``: algo, env id, resolved env kwargs and scenario, hyperparameters, seed, timesteps,
-  Lagrangian settings, library versions, git commit, wall time;
+* ``policy.pth`` (the final policy's ``state_dict``, tensors only) and, when ``normalize`` is on,
+  ``vecnormalize.npz`` (plain arrays): the safe format, loaded by default by :func:`load_policy`
+  without unpickling anything (see :mod:`agents.serialization`);
+* ``model.zip`` (SB3's final model), ``checkpoints/model_<steps>_steps.zip`` (CheckpointCallback) and
+  ``vecnormalize.pkl``: SB3's pickle-bearing formats, for SB3 / rl-zoo3 users; loading them runs
+  unpickling and needs ``trust_checkpoint=True`` (CLI ``--trust-checkpoint``);
+* ``config.yaml`` (safe YAML): algo, env id, resolved env kwargs and scenario, hyperparameters, seed,
+  timesteps, Lagrangian settings, library versions, git commit, wall time and ``policy_spec`` (the
+  policy's architecture and spaces as plain data);
 * ``tb/``: TensorBoard events (and ``progress.csv``) with SB3's training curves, the physics metrics
   (``isac/sum_rate``, ``isac/crb_trace``, ``isac/power_w``, ``isac/cost``, ...; see
   :class:`agents.callbacks.PhysicsMetricsCallback`) and the multiplier (``lagrangian/*``).
@@ -35,6 +40,7 @@ import platform
 import shutil
 import subprocess
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,9 +53,23 @@ from gymnasium import spaces
 import isac_env  # registers the ids
 from isac_env.wrappers import FlattenDictAction, RecordMetrics
 
+from .serialization import (
+    POLICY_FILE,
+    VECNORM_FILE,
+    load_safe_policy,
+    load_vecnormalize,
+    parse_kwargs_string,
+    policy_spec,
+    resolve_wrapper,
+    save_policy_weights,
+    save_vecnormalize,
+)
+
 __all__ = [
     "ALGOS",
     "HYPERPARAMS_DIR",
+    "checkpoint_kind",
+    "convert_run",
     "default_env_kwargs",
     "env_name",
     "load_agent",
@@ -141,12 +161,12 @@ def default_env_kwargs(env_id: str, path: str | Path | None = None) -> dict[str,
     return dict(data.get(env_id) or {})
 
 
-def _eval_kwargs_string(s: str) -> Any:
-    """Evaluate rl-zoo3's string form of ``policy_kwargs`` (``"dict(net_arch=[64, 64])"``) safely-ish."""
-    import torch
-
-    names = {"dict": dict, "list": list, "nn": torch.nn, "th": torch, "torch": torch}
-    return eval(s, {"__builtins__": {}}, names)  # trusted repo/config data, as in rl-zoo3
+def _parse_kwargs(value: str, key: str) -> dict[str, Any]:
+    """rl-zoo3's string form of a keyword dict (``"dict(net_arch=[64, 64])"``), parsed without ``eval``."""
+    parsed = parse_kwargs_string(value)
+    if not isinstance(parsed, dict):
+        raise ValueError(f"{key} must describe a dict, got {value!r}")
+    return parsed
 
 
 def _schedule(value: Any) -> Any:
@@ -164,7 +184,11 @@ def _schedule(value: Any) -> Any:
 
 
 def _wrapper_specs(spec: Any) -> list[tuple[str, dict[str, Any]]]:
-    """rl-zoo3's ``env_wrapper`` (str, {name: kwargs} or a list of these) -> [(name, kwargs)]."""
+    """rl-zoo3's ``env_wrapper`` (str, {name: kwargs} or a list of these) -> [(name, kwargs)].
+
+    Names must be registered in :data:`agents.serialization.WRAPPERS` (checked here, before any
+    environment is built); nothing is imported by name.
+    """
     if spec is None:
         return []
     items = spec if isinstance(spec, list) else [spec]
@@ -172,21 +196,16 @@ def _wrapper_specs(spec: Any) -> list[tuple[str, dict[str, Any]]]:
     for item in items:
         if isinstance(item, str):
             out.append((item, {}))
-        elif isinstance(item, dict) and len(item) == 1:
+        elif isinstance(item, dict) and len(item) == 1 and isinstance(next(iter(item.values())), dict | None):
             name, kw = next(iter(item.items()))
             out.append((name, dict(kw or {})))
         else:
             raise ValueError(
                 f"env_wrapper entries must be 'module.Class' or {{'module.Class': kwargs}}, got {item!r}"
             )
+    for name, _ in out:
+        resolve_wrapper(name)
     return out
-
-
-def _import(name: str) -> Any:
-    module, _, attr = name.rpartition(".")
-    if not module:
-        raise ValueError(f"expected a dotted name 'module.Class', got {name!r}")
-    return getattr(importlib.import_module(module), attr)
 
 
 def _preprocess(hp: Mapping[str, Any], n_actions: int) -> dict[str, Any]:
@@ -194,7 +213,7 @@ def _preprocess(hp: Mapping[str, Any], n_actions: int) -> dict[str, Any]:
     kw = {k: v for k, v in hp.items() if k not in _META_KEYS}
     for key in ("policy_kwargs", "replay_buffer_kwargs"):
         if isinstance(kw.get(key), str):
-            kw[key] = _eval_kwargs_string(kw[key])
+            kw[key] = _parse_kwargs(kw[key], key)
     for key in ("learning_rate", "clip_range", "clip_range_vf"):
         if key in kw:
             kw[key] = _schedule(kw[key])
@@ -218,7 +237,7 @@ def _normalize_kwargs(normalize: Any, gamma: float | None) -> dict[str, Any] | N
         return None
     kw: dict[str, Any] = {}
     if isinstance(normalize, str):
-        kw = dict(_eval_kwargs_string(normalize))
+        kw = _parse_kwargs(normalize, "normalize")
     if gamma is not None:
         kw["gamma"] = gamma
     return kw
@@ -240,7 +259,7 @@ def make_env(
     """
     env = gym.make(env_id, **dict(env_kwargs or {}))
     for name, kw in _wrapper_specs(env_wrapper):
-        env = _import(name)(env, **kw)
+        env = resolve_wrapper(name)(env, **kw)
     if isinstance(env.action_space, spaces.Dict):
         env = FlattenDictAction(env)
     if record_metrics:
@@ -550,9 +569,11 @@ def train(
     t0 = time.perf_counter()
     model.learn(total_timesteps=total_timesteps, callback=CallbackList(callbacks), progress_bar=progress_bar)
     wall = time.perf_counter() - t0
-    model.save(run / "model.zip")
-    if isinstance(venv, VecNormalize):
-        venv.save(str(run / "vecnormalize.pkl"))
+    model.save(run / "model.zip")  # SB3's format (pickles inside), for SB3 / rl-zoo3 users
+    vecnorm = venv if isinstance(venv, VecNormalize) else None
+    if vecnorm is not None:
+        vecnorm.save(str(run / "vecnormalize.pkl"))
+    config["policy_spec"] = _save_safe(run, algo, model.policy, vecnorm)
     config["wall_time_s"] = round(wall, 2)
     config["steps_per_s"] = round(total_timesteps / max(wall, 1e-9), 1)
     if multiplier is not None and lag_cb is not None:
@@ -568,6 +589,28 @@ def train(
     return run
 
 
+def _save_safe(run: Path, algo: str, policy: Any, vecnorm: Any) -> dict[str, Any] | None:
+    """Write ``policy.pth`` (+ ``vecnormalize.npz``) and return the ``policy_spec`` for config.yaml.
+
+    A policy whose constructor keywords are not plain data / registered classes cannot be stored
+    safely: it gets no ``policy.pth`` (a warning says so) and loads only with ``trust_checkpoint=True``.
+    """
+    try:
+        spec = policy_spec(policy, algo, _algo_class(algo).policy_aliases)
+    except ValueError as exc:
+        warnings.warn(
+            f"{run}: no safe {POLICY_FILE} written ({exc}); the run loads only with trust_checkpoint=True",
+            stacklevel=3,
+        )
+        return None
+    save_policy_weights(policy, run / POLICY_FILE)
+    spec["vecnormalize"] = None
+    if vecnorm is not None:
+        save_vecnormalize(vecnorm, run / VECNORM_FILE)
+        spec["vecnormalize"] = VECNORM_FILE
+    return spec
+
+
 def _write_config(run: Path, config: Mapping[str, Any]) -> None:
     with open(run / "config.yaml", "w") as f:
         yaml.safe_dump(_plain(config), f, sort_keys=False, default_flow_style=False)
@@ -580,20 +623,111 @@ def _run_folder(path: str | Path) -> Path:
 
 
 def load_run_config(path: str | Path) -> dict[str, Any]:
-    """``config.yaml`` of a run (``path``: the run folder or its ``model.zip``)."""
+    """``config.yaml`` of a run (``path``: the run folder or its ``model.zip``), read with safe YAML.
+
+    Raises:
+        FileNotFoundError: no ``config.yaml``.
+        ValueError: the file is not valid YAML or not a mapping (the message names the file).
+    """
     file = _run_folder(path) / "config.yaml"
     if not file.exists():
         raise FileNotFoundError(f"no config.yaml in {file.parent}")
-    with open(file) as f:
-        return yaml.safe_load(f)
+    try:
+        with open(file) as f:
+            cfg = yaml.safe_load(f)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{file}: invalid YAML ({' '.join(str(exc).split())})") from None
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{file}: expected a mapping of run settings, got {type(cfg).__name__}")
+    return cfg
 
 
-def load_agent(path: str | Path, *, device: str = "cpu") -> Any:
-    """Load the SB3 model of a run folder (``model.zip``) or of a given ``.zip`` (algo from config.yaml)."""
+def _untrusted(what: Path, run: Path) -> ValueError:
+    hint = (
+        f"; {run} has a safe policy.pth, load the folder instead"
+        if (run / POLICY_FILE).exists()
+        else "; convert it once with agents.train.convert_run(..., trust_checkpoint=True)"
+    )
+    return ValueError(
+        f"{what}: refusing to load an SB3 checkpoint: unpickling its data can run arbitrary code. "
+        "Pass trust_checkpoint=True (CLI: --trust-checkpoint) only for files you trust" + hint
+    )
+
+
+def _safe_spec(run: Path) -> dict[str, Any] | None:
+    """The ``policy_spec`` of a run folder's config.yaml (``None`` if the run has no safe format)."""
+    if not (run / "config.yaml").exists():
+        return None
+    spec = load_run_config(run).get("policy_spec")
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise ValueError(f"{run / 'config.yaml'}: policy_spec must be a mapping")
+    return spec
+
+
+def checkpoint_kind(path: str | Path, *, trust_checkpoint: bool = False) -> str:
+    """How :func:`load_agent` would load ``path``: ``"safe"`` (policy.pth) or ``"sb3"`` (trusted zip).
+
+    Cheap (reads config.yaml only; no torch): lets callers fail before any work starts.
+
+    Raises:
+        FileNotFoundError: neither format is there.
+        ValueError: only an SB3 ``.zip`` is there and ``trust_checkpoint`` is False, or config.yaml
+            is invalid.
+    """
     p = Path(path)
+    if p.suffix != ".zip":
+        spec = _safe_spec(p)
+        if spec is not None:
+            weights = p / str(spec.get("weights", POLICY_FILE))
+            if not weights.is_file():
+                raise FileNotFoundError(f"no policy weights at {weights}")
+            return "safe"
+        p = p / "model.zip"
+    if not p.exists():
+        raise FileNotFoundError(
+            f"no {POLICY_FILE} (with a policy_spec in config.yaml) or model.zip at {p.parent}"
+        )
+    if not trust_checkpoint:
+        raise _untrusted(p, p.parent)
+    return "sb3"
+
+
+def load_agent(path: str | Path, *, device: str = "cpu", trust_checkpoint: bool = False) -> Any:
+    """Load the agent of a run folder, by default through the safe format only.
+
+    A run folder with ``policy.pth`` and a ``policy_spec`` in ``config.yaml`` (what :func:`train`
+    writes) loads without unpickling anything: the SB3 policy (a ``BasePolicy``, with SB3's
+    ``predict``) is rebuilt from the spec and its weights are read with ``torch.load(weights_only=True)``.
+    ``model.zip`` is not touched.
+
+    An SB3 ``.zip`` (a folder with only ``model.zip``, or a ``.zip`` path such as a checkpoint under
+    ``<run>/checkpoints/``) is loaded with SB3's ``.load()``, which unpickles and can run arbitrary
+    code, so it needs ``trust_checkpoint=True``; it returns the SB3 algorithm object.
+
+    Raises:
+        ValueError: an SB3 zip without ``trust_checkpoint``; an invalid config.yaml or policy.pth
+            (the message names the file); an unknown algorithm.
+        FileNotFoundError: no loadable file.
+    """
+    p = Path(path)
+    kind = checkpoint_kind(p, trust_checkpoint=trust_checkpoint)
+    if kind == "safe":
+        spec = _safe_spec(p)
+        assert spec is not None
+        cfg_file = p / "config.yaml"
+        algo = spec.get("algo")
+        if not isinstance(algo, str) or algo.lower() not in ALGOS:
+            raise ValueError(f"{cfg_file}: policy_spec algo must be one of {sorted(ALGOS)}, got {algo!r}")
+        return load_safe_policy(
+            spec,
+            p / str(spec.get("weights", POLICY_FILE)),
+            _algo_class(algo).policy_aliases,
+            config_file=cfg_file,
+            device=device,
+        )
     zip_path = p if p.suffix == ".zip" else p / "model.zip"
-    if not zip_path.exists():
-        raise FileNotFoundError(f"no model at {zip_path}")
     cfg = load_run_config(zip_path.parent) if (zip_path.parent / "config.yaml").exists() else {}
     algo = cfg.get("algo")
     if algo is None:  # a checkpoint under <run>/checkpoints/
@@ -625,35 +759,106 @@ class _NormalizedPolicy:
         return self.model.predict(obs, state, episode_start, deterministic)
 
 
-def load_policy(path: str | Path, *, device: str = "cpu") -> Any:
+def _load_vecnorm(path: Path, model: Any, kind: str) -> Any:
+    """Observation normalization of a run: ``vecnormalize.npz`` (safe) or, trusted only, ``.pkl``."""
+    run = _run_folder(path)
+    if kind == "safe":
+        spec = _safe_spec(run) or {}
+        name = spec.get("vecnormalize")
+        if name is None:
+            return None
+        if name != VECNORM_FILE:
+            raise ValueError(
+                f"{run / 'config.yaml'}: policy_spec vecnormalize must be {VECNORM_FILE!r} or null"
+            )
+        return load_vecnormalize(run / VECNORM_FILE, model.observation_space)
+    if (run / VECNORM_FILE).exists():
+        return load_vecnormalize(run / VECNORM_FILE, model.observation_space)
+    pkl = run / "vecnormalize.pkl"
+    if not pkl.exists():
+        return None
+    import pickle
+
+    with open(pkl, "rb") as f:  # trusted path only (checkpoint_kind checked trust_checkpoint)
+        vecnorm = pickle.load(f)
+    vecnorm.training = False
+    return vecnorm
+
+
+def load_policy(path: str | Path, *, device: str = "cpu", trust_checkpoint: bool = False) -> Any:
     """A policy with SB3's ``predict(obs, state, episode_start, deterministic)`` for a run folder.
 
-    The SB3 model itself, or a thin wrapper that applies the run's saved observation
-    normalization (``vecnormalize.pkl``) first. Observations come from :func:`make_env_from_run`.
-    """
-    model = load_agent(path, device=device)
-    run = _run_folder(path)
-    vn_file = run / "vecnormalize.pkl"
-    if vn_file.exists():
-        import pickle
+    The policy of :func:`load_agent` (safe by default; an SB3 ``.zip`` needs ``trust_checkpoint=True``),
+    or a thin wrapper that applies the run's saved observation normalization first
+    (``vecnormalize.npz``; a ``vecnormalize.pkl`` is read only on the trusted zip route).
+    Observations come from :func:`make_env_from_run`.
 
-        with open(vn_file, "rb") as f:
-            vecnorm = pickle.load(f)
-        vecnorm.training = False
-        if getattr(vecnorm, "norm_obs", False):
-            return _NormalizedPolicy(model, vecnorm)
+    Raises:
+        ValueError / FileNotFoundError: see :func:`load_agent`; an invalid ``vecnormalize.npz``.
+    """
+    p = Path(path)
+    kind = checkpoint_kind(p, trust_checkpoint=trust_checkpoint)
+    model = load_agent(p, device=device, trust_checkpoint=trust_checkpoint)
+    vecnorm = _load_vecnorm(p, model, kind)
+    if vecnorm is not None and getattr(vecnorm, "norm_obs", False):
+        return _NormalizedPolicy(model, vecnorm)
     return model
+
+
+def convert_run(path: str | Path, *, trust_checkpoint: bool = False, device: str = "cpu") -> Path:
+    """Add the safe format (``policy.pth``, ``vecnormalize.npz``, ``policy_spec``) to an SB3 run folder.
+
+    Loads ``<path>/model.zip`` (and ``vecnormalize.pkl``) with SB3/pickle, so the files must be
+    trusted: ``trust_checkpoint=True`` is required. ``model.zip`` stays. Afterwards the folder
+    loads through :func:`load_policy` without unpickling.
+
+    Returns:
+        The run folder.
+
+    Raises:
+        ValueError: ``trust_checkpoint`` is False, or the policy cannot be stored safely.
+    """
+    run = Path(path)
+    zip_path = run / "model.zip"
+    if not trust_checkpoint:
+        raise _untrusted(zip_path, run)
+    model = load_agent(zip_path, device=device, trust_checkpoint=True)
+    cfg = load_run_config(run)
+    vecnorm = _load_vecnorm(zip_path, model, "sb3")
+    spec = policy_spec(model.policy, cfg["algo"], _algo_class(cfg["algo"]).policy_aliases)
+    save_policy_weights(model.policy, run / POLICY_FILE)
+    spec["vecnormalize"] = None
+    if vecnorm is not None:
+        save_vecnormalize(vecnorm, run / VECNORM_FILE)
+        spec["vecnormalize"] = VECNORM_FILE
+    cfg["policy_spec"] = spec
+    _write_config(run, cfg)
+    return run
 
 
 def make_env_from_run(path: str | Path, *, record_metrics: bool = False, **env_overrides: Any) -> gym.Env:
     """The environment a run was trained on (same id, scenario kwargs and wrappers).
 
     ``env_overrides`` change ``gym.make`` kwargs (e.g. ``horizon=1``); changing the observation or
-    action shapes (``num_ris``, ``obs_mode``...) makes the policy unusable on it.
+    action shapes (``num_ris``, ``obs_mode``...) makes the policy unusable on it. Wrappers come from
+    the registry :data:`agents.serialization.WRAPPERS` only.
+
+    Raises:
+        ValueError: an invalid config.yaml (no ``env_id``, an unregistered ``env_wrapper``...).
     """
     cfg = load_run_config(path)
-    kw = dict(cfg.get("env_kwargs") or {})
+    file = _run_folder(path) / "config.yaml"
+    if not isinstance(cfg.get("env_id"), str):
+        raise ValueError(f"{file}: env_id must be a string, got {cfg.get('env_id')!r}")
+    kw = cfg.get("env_kwargs") or {}
+    if not isinstance(kw, dict):
+        raise ValueError(f"{file}: env_kwargs must be a mapping")
+    kw = dict(kw)
     kw.update(env_overrides)
+    try:
+        _wrapper_specs(cfg.get("env_wrapper"))  # registered names only, checked before building anything
+    except ValueError as exc:
+        raise ValueError(f"{file}: {exc}") from None
     return make_env(cfg["env_id"], kw, cfg.get("env_wrapper"), record_metrics=record_metrics)
 
 

@@ -6,6 +6,21 @@ returns a design ``(W, phi)`` with its metrics and a per-iteration history. Solv
 deep inside a sweep because an instance is hard: an infeasible or non-converged run returns a
 result whose ``stop_reason`` says so and whose ``feasible`` flag is ``False``.
 
+**Failed solves.** A solver that finds no design at all returns :meth:`SolverResult.failed`:
+``W = phi = None`` (:attr:`SolverResult.solved` is ``False``), ``feasible=False``,
+``objective = nan``, empty ``metrics`` and a ``stop_reason`` starting with ``"failed: "``. Such a
+result is recorded, never scored (evaluation rows mark it unsolved). A returned design that merely
+violates a constraint (e.g. Comm-only breaking the CRB) is not a failed solve: it has ``W`` and
+``feasible=False``.
+
+**Numerical faults.** The faults of the numerical libraries -- cvxpy ``SolverError``, the
+``PanicException`` that Clarabel's Rust core raises (a ``BaseException``), numpy ``LinAlgError``,
+``ArithmeticError`` (``FloatingPointError``, ``OverflowError``, ...) and ``ValueError`` -- are
+recognised in one place, :func:`is_solver_fault`. Every cvxpy solve goes through
+:func:`cvxpy_solve` (a fault becomes an ``"error: ..."`` status that the solver handles, e.g. by
+keeping its best valid iterate), and every :meth:`Solver.solve` is wrapped at class creation so that
+a fault escaping from it becomes a failed result (:func:`guard_solve`).
+
 Conventions (DESIGN.md): ``W`` is the precoder ``[Nt, K]`` (complex128, watts in
 ``||W||_F^2``), ``phi`` the RIS reflection vector ``[N]`` (``|phi_n| = 1``) or ``None`` for a
 system without RIS; randomness only through the ``rng`` argument.
@@ -13,9 +28,11 @@ system without RIS; randomness only through the ``rng`` argument.
 
 from __future__ import annotations
 
+import functools
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -23,7 +40,132 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Solver", "SolverResult", "Stopwatch", "as_float_history"]
+__all__ = [
+    "FAILED_PREFIX",
+    "InvalidProblemError",
+    "Solver",
+    "SolverResult",
+    "Stopwatch",
+    "as_float_history",
+    "cvxpy_solve",
+    "describe_fault",
+    "guard_solve",
+    "is_solver_fault",
+    "trap_faults",
+]
+
+#: prefix of the ``stop_reason`` of a failed solve (no design found)
+FAILED_PREFIX = "failed: "
+#: exceptions re-raised by every fault handler, whatever the library
+_NEVER_CAUGHT = (KeyboardInterrupt, SystemExit, GeneratorExit)
+#: faults of numpy / scipy / the solver numerics, caught by type
+_NUMERIC_FAULTS: tuple[type[BaseException], ...] = (np.linalg.LinAlgError, ArithmeticError, ValueError)
+
+
+class InvalidProblemError(ValueError):
+    """A malformed problem instance (wrong type, batch shape, sizes): a caller's error, which
+    :func:`is_solver_fault` does not count as a numerical fault, so it always propagates."""
+
+
+def _panic_exception_type() -> type[BaseException] | None:
+    """pyo3's ``PanicException`` class if its module is importable (it usually is not: pyo3 creates
+    the class without registering ``pyo3_runtime`` in ``sys.modules``)."""
+    try:
+        from pyo3_runtime import PanicException  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return PanicException  # pragma: no cover - depends on the pyo3 build
+
+
+_PANIC_TYPE = _panic_exception_type()
+
+
+def _is_panic(exc: BaseException) -> bool:
+    """A Rust panic surfaced by pyo3 (Clarabel): ``pyo3_runtime.PanicException`` (a ``BaseException``)."""
+    if _PANIC_TYPE is not None and isinstance(exc, _PANIC_TYPE):
+        return True  # pragma: no cover - depends on the pyo3 build
+    return any(cls.__name__ == "PanicException" for cls in type(exc).__mro__)
+
+
+def _is_cvxpy_solver_error(exc: BaseException) -> bool:
+    """``cvxpy.error.SolverError`` (matched without importing cvxpy)."""
+    return any(
+        cls.__name__ == "SolverError" and cls.__module__.startswith("cvxpy") for cls in type(exc).__mro__
+    )
+
+
+def is_solver_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` is a numerical fault that a solver turns into a failed result or status.
+
+    True for cvxpy ``SolverError``, Clarabel's ``PanicException`` (a ``BaseException`` subclass,
+    matched by class name since its module is not importable), numpy ``LinAlgError``,
+    ``ArithmeticError`` and ``ValueError``; never for ``KeyboardInterrupt``, ``SystemExit`` or
+    ``GeneratorExit``, nor for :class:`InvalidProblemError` or programming errors (``TypeError``,
+    ``AttributeError``, ...).
+    """
+    if isinstance(exc, (*_NEVER_CAUGHT, InvalidProblemError)):
+        return False
+    return isinstance(exc, _NUMERIC_FAULTS) or _is_panic(exc) or _is_cvxpy_solver_error(exc)
+
+
+def describe_fault(exc: BaseException, limit: int = 200) -> str:
+    """One-line description ``"<Type>: <first line of the message>"`` (at most ``limit`` characters)."""
+    msg = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {msg[0]}" if msg else type(exc).__name__
+    return text[:limit]
+
+
+class FaultTrap:
+    """What :func:`trap_faults` caught: ``fault`` (the exception or ``None``) and ``reason``."""
+
+    def __init__(self) -> None:
+        self.fault: BaseException | None = None
+
+    @property
+    def reason(self) -> str:
+        """:func:`describe_fault` of the caught fault (``""`` if none)."""
+        return "" if self.fault is None else describe_fault(self.fault)
+
+    def __bool__(self) -> bool:
+        return self.fault is not None
+
+
+@contextmanager
+def trap_faults() -> Iterator[FaultTrap]:
+    """Context manager that catches a solver fault (:func:`is_solver_fault`) into the yielded
+    :class:`FaultTrap` instead of raising it; anything else (``KeyboardInterrupt``, ``TypeError``,
+    ...) propagates. The one place where :mod:`baselines` catches numerical faults::
+
+        with trap_faults() as trap:
+            step()
+        if trap:
+            stop_reason = f"error: {trap.reason}"
+    """
+    trap = FaultTrap()
+    try:
+        yield trap
+    except BaseException as exc:
+        if not is_solver_fault(exc):
+            raise
+        trap.fault = exc
+
+
+def cvxpy_solve(problem: Any, solver: str, **options: Any) -> str:
+    """``problem.solve(solver=solver, **options)`` with the solver faults turned into a status.
+
+    The single entry point of every cvxpy solve in :mod:`baselines`. After an ``"error: ..."``
+    status the variables' values are stale (from an earlier solve) and must not be read.
+
+    Returns:
+        the cvxpy status (``"optimal"``, ``"infeasible"``, ...; ``"None"`` if cvxpy set none) or,
+        when the solve raised a fault (:func:`is_solver_fault`),
+        ``"error: <solver>: <Type>: <message>"``; other exceptions propagate.
+    """
+    with trap_faults() as trap:
+        problem.solve(solver=solver, **options)
+    if trap:
+        return f"error: {solver}: {trap.reason}"[:240]
+    return str(problem.status)
 
 
 def as_float_history(history: Mapping[str, list[Any]]) -> dict[str, list[float]]:
@@ -36,27 +178,35 @@ class SolverResult:
     """Outcome of one :meth:`Solver.solve` call.
 
     Attributes:
-        W: precoder ``[Nt, K]`` complex128 (read-only copy).
-        phi: RIS reflection vector ``[N]`` complex128 with ``|phi_n| = 1``, or ``None``.
+        W: precoder ``[Nt, K]`` complex128 (read-only copy), or ``None`` when the solver found no
+            design (a failed solve, see :meth:`failed`).
+        phi: RIS reflection vector ``[N]`` complex128 with ``|phi_n| = 1``; ``None`` for a system
+            without RIS or a failed solve.
         objective: the solver's objective at the returned design (for the Rydberg task
-            ``U_com`` (24) in bit/s/Hz); ``-inf`` if no design could be evaluated.
+            ``U_com`` (24) in bit/s/Hz, for the robust task the transmit power in W); ``nan`` for a
+            failed solve.
         history: per-iteration traces, ``{name: [float, ...]}``. Every solver logs at least
             ``"sum_rate"`` (bit/s/Hz) and, where sensing is modelled, ``"crb_trace"`` (rad^2),
             one entry per outer iteration (entry 0 = the initial point).
         converged: ``True`` if the stopping rule fired (as opposed to the iteration cap or a
             failure).
         stop_reason: human-readable reason, e.g. ``"converged"``, ``"max_iter"``,
-            ``"infeasible: ..."``, ``"closed_form"``.
+            ``"infeasible: ..."`` (a design that violates a constraint), ``"closed_form"``; a failed
+            solve's starts with ``"failed: "`` (e.g. ``"failed: transmit SDP (32) infeasible ..."``,
+            ``"failed: solver error: PanicException: ..."``).
         iterations: number of outer iterations performed.
         wall_time_s: wall-clock time of the solve (s).
-        feasible: whether the returned design satisfies every constraint of the problem
-            (within the solver's documented tolerance).
+        feasible: whether the returned design satisfies every constraint of the problem,
+            the power budget included (within the solver's documented tolerance); ``False`` for
+            a failed solve.
         metrics: metrics of the returned design computed by the physics core
-            (``isac_env.physics.evaluate`` for the Rydberg task), plain floats / float lists.
-        extra: solver-specific diagnostics (final penalty parameters, best iteration, ...).
+            (``isac_env.physics.evaluate`` for the Rydberg task), plain floats / float lists;
+            empty for a failed solve.
+        extra: solver-specific diagnostics (final penalty parameters, best iteration, cvxpy
+            ``solver_status``, ...).
     """
 
-    W: NDArray[np.complex128]
+    W: NDArray[np.complex128] | None
     phi: NDArray[np.complex128] | None
     objective: float
     history: Mapping[str, list[float]]
@@ -69,9 +219,12 @@ class SolverResult:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        W = np.array(self.W, dtype=np.complex128, copy=True)
-        W.flags.writeable = False
-        object.__setattr__(self, "W", W)
+        if self.W is not None:
+            W = np.array(self.W, dtype=np.complex128, copy=True)
+            W.flags.writeable = False
+            object.__setattr__(self, "W", W)
+        elif self.feasible:
+            raise ValueError("a result without a design (W is None) cannot be feasible")
         if self.phi is not None:
             phi = np.array(self.phi, dtype=np.complex128, copy=True)
             phi.flags.writeable = False
@@ -85,9 +238,44 @@ class SolverResult:
         object.__setattr__(self, "converged", bool(self.converged))
         object.__setattr__(self, "feasible", bool(self.feasible))
 
+    @property
+    def solved(self) -> bool:
+        """``True`` iff the solver returned a design (``W is not None``); ``False`` for a failed solve."""
+        return self.W is not None
+
+    @classmethod
+    def failed(
+        cls,
+        reason: str,
+        *,
+        history: Mapping[str, list[Any]] | None = None,
+        iterations: int = 0,
+        wall_time_s: float = 0.0,
+        extra: Mapping[str, Any] | None = None,
+    ) -> SolverResult:
+        """The result of a solve that found no design.
+
+        Args:
+            reason: why; ``"failed: "`` is prepended unless ``reason`` already starts with it.
+            history: the traces logged before the failure (default: none).
+            iterations: iterations performed; wall_time_s: time spent (s).
+            extra: diagnostics (e.g. the cvxpy statuses).
+
+        Returns:
+            ``W = phi = None``, ``feasible=False``, ``converged=False``, ``objective = nan``,
+            ``metrics = {}``.
+        """
+        stop = reason if reason.startswith(FAILED_PREFIX) else FAILED_PREFIX + reason
+        return cls(
+            W=None, phi=None, objective=float("nan"), history=dict(history or {}), converged=False,
+            stop_reason=stop, iterations=iterations, wall_time_s=wall_time_s, feasible=False,
+            metrics={}, extra=dict(extra or {}),
+        )  # fmt: skip
+
     def summary(self) -> dict[str, Any]:
         """Flat row of scalars for tidy result tables (no arrays, no history)."""
         row: dict[str, Any] = {
+            "solved": self.solved,
             "objective": self.objective,
             "converged": self.converged,
             "stop_reason": self.stop_reason,
@@ -101,6 +289,51 @@ class SolverResult:
         return row
 
 
+SolveMethod = Callable[..., SolverResult]
+
+
+def _non_finite_design(result: SolverResult) -> bool:
+    return result.W is not None and not (
+        np.all(np.isfinite(result.W)) and (result.phi is None or np.all(np.isfinite(result.phi)))
+    )
+
+
+def guard_solve(solve: SolveMethod) -> SolveMethod:
+    """Wrap a :meth:`Solver.solve` so that it never raises on a hard instance.
+
+    A solver fault (:func:`is_solver_fault`) escaping from ``solve`` becomes
+    ``SolverResult.failed("solver error: <Type>: <message>")`` with ``extra["fault"]`` = the
+    exception type name; a returned design with non-finite entries becomes
+    ``SolverResult.failed("non-finite design")`` (no fake design is ever scored). Other exceptions
+    (bad arguments, programming errors) propagate. Applied automatically to every subclass's
+    ``solve`` by :class:`Solver`; idempotent.
+    """
+    if getattr(solve, "__solver_guarded__", False):
+        return solve
+
+    @functools.wraps(solve)
+    def guarded(self: Solver, *args: Any, **kwargs: Any) -> SolverResult:
+        sw = Stopwatch()
+        with trap_faults() as trap:
+            result = solve(self, *args, **kwargs)
+        if trap:
+            return SolverResult.failed(
+                f"solver error: {trap.reason}",
+                wall_time_s=sw.elapsed(),
+                extra={"fault": type(trap.fault).__name__, "solver": self.name},
+            )
+        if _non_finite_design(result):
+            return SolverResult.failed(
+                "non-finite design",
+                history=result.history, iterations=result.iterations, wall_time_s=result.wall_time_s,
+                extra={**result.extra, "stop_reason_before": result.stop_reason},
+            )  # fmt: skip
+        return result
+
+    guarded.__solver_guarded__ = True  # type: ignore[attr-defined]
+    return guarded
+
+
 class Solver(ABC):
     """An optimization baseline: a deterministic map ``problem -> design`` given an ``rng``.
 
@@ -108,9 +341,18 @@ class Solver(ABC):
     :meth:`solve`. Options are constructor keyword arguments; a solver instance may cache
     problem-independent structures (e.g. a parametrised cvxpy problem) and is therefore not
     guaranteed to be thread-safe, but is safe to reuse sequentially.
+
+    Every subclass's ``solve`` is wrapped by :func:`guard_solve` when the class is created, so a
+    numerical fault that the solver does not handle itself still ends as a failed result.
     """
 
     name: ClassVar[str] = "solver"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        solve = cls.__dict__.get("solve")
+        if solve is not None and not getattr(solve, "__isabstractmethod__", False):
+            cls.solve = guard_solve(solve)  # type: ignore[method-assign]
 
     @abstractmethod
     def solve(
@@ -129,7 +371,9 @@ class Solver(ABC):
                 use for it ignore it.
 
         Returns:
-            A :class:`SolverResult`; never raises because an instance is infeasible.
+            A :class:`SolverResult`; never raises because an instance is infeasible or the
+            numerics fail (then :meth:`SolverResult.failed`, or the best valid iterate with the
+            reason recorded).
         """
 
     def __repr__(self) -> str:

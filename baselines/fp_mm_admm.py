@@ -30,7 +30,13 @@ feasibility polish of slightly infeasible iterates for best-feasible tracking. T
 ``aug_*`` hold the true augmented objective ``U_com - Psi`` (nats) after each block.
 
 The best feasible iterate (``tr CRB <= eps (1 + 1e-3)``, evaluated at full power) is returned;
-if no iterate is feasible the result says ``"infeasible: ..."`` in ``stop_reason``.
+if no iterate is feasible the result says ``"infeasible: ..."`` in ``stop_reason``. ``feasible``
+checks every constraint of (35) (:func:`~baselines.heuristics.design_feasible`: power, unit modulus,
+CRB). Solver faults never escape: a failed (J, f) projection SDP (e.g. a Clarabel panic on a badly
+scaled instance) is counted in ``extra["sdp_failures"]`` with its status in
+``extra["sdp_last_failure"]`` and the iteration keeps the previous ``f``; a numerical fault elsewhere
+in an iteration ends the run at the best iterate so far (``stop_reason`` ``"error at iteration i:
+..."``); a fault before the first iterate gives a failed result (:class:`~baselines.base.Solver`).
 """
 
 from __future__ import annotations
@@ -55,8 +61,8 @@ from isac_env.physics.rar import RydbergScenario, crb_trace, effective_channels,
 from isac_env.physics.sensing import fim_matrices, fim_terms, fim_terms_from_map, fim_terms_map, sensing_gram
 
 from .ascent import armijo_ball_step, armijo_circle_step
-from .base import Solver, SolverResult, Stopwatch
-from .heuristics import bf_only_phases, full_power, is_feasible, metrics_dict, mrt_precoder
+from .base import InvalidProblemError, Solver, SolverResult, Stopwatch, trap_faults
+from .heuristics import bf_only_phases, design_feasible, full_power, is_feasible, metrics_dict, mrt_precoder
 from .qp import (
     ClosedFormJfProjection,
     admm_unit_modulus_qp,
@@ -122,7 +128,7 @@ class _Instance:
 
     def __init__(self, s: RydbergScenario) -> None:
         if s.batch_shape != ():
-            raise ValueError(f"solvers take an unbatched scenario, got batch shape {s.batch_shape}")
+            raise InvalidProblemError(f"solvers take an unbatched scenario, got batch shape {s.batch_shape}")
         self.s = s
         d = s.dims
         self.K, self.M, self.N, self.Nt = d["K"], d["M"], d["N"], d["Nt"]
@@ -861,6 +867,7 @@ class FPMMADMMSolver(Solver):
         tau_w: float | None = None
         converged, reason, it = False, "max_iter", 0
         sdp_fail = 0
+        sdp_last_failure: str | None = None  # status of the last failed projection (e.g. a solver fault)
         gap_prev = np.inf
         L_prev = np.nan
         small = 0
@@ -888,76 +895,83 @@ class FPMMADMMSolver(Solver):
         def unit(p: NDArray[np.complex128]) -> NDArray[np.complex128]:
             return np.exp(1j * np.angle(p))
 
-        for it in range(1, self.max_iter + 1):
-            H = pc.H
-            hist["aug_rc"].append(lag(W, pc))
-            calls = 0
-            for sweep in range(self.inner_sweeps):
-                st = fp_update(s, H, W)  # 6.1
-                if pen is not None:  # 6.2
-                    t_vec = pc.G(W) + pen.rho * pen.zeta
-                    f_new, status = self._project(t_vec, inst)
-                    if status != "fast_path":
-                        calls += 1
-                    if status.startswith("failed") or status not in (
-                        "fast_path",
-                        "closed_form",
-                        "optimal",
-                        "optimal_inaccurate",
-                    ):
-                        sdp_fail += 1
-                    else:
-                        pen.f = f_new
-                if sweep == self.inner_sweeps - 1:
-                    hist["aug_jf"].append(lag(W, pc))
-                for ws in range(self.w_sweeps):  # 6.3 (with (r, c) refreshed between W-steps)
-                    if ws > 0:
-                        st = fp_update(s, H, W)
-                    W_prev = W
-                    W, winfo = self._w_update(inst, W, phi, H, st, pen, tau_w, cache=pc)
-                    tau_w = winfo.get("tau", tau_w)
-                    if self.extrapolation:
-                        W = self._extrapolate(
-                            lambda Wx: lag_batch(Wx, pc),  # noqa: B023
-                            W_prev, W, ball, batched=True,
-                        )  # fmt: skip
-                if sweep == self.inner_sweeps - 1:
-                    hist["aug_w"].append(lag(W, pc))
-                if self.optimize_phi:  # 6.4
-                    st = fp_update(s, H, W) if self.extrapolation else st
-                    L_w = lag(W, pc)
-                    phi_new, tau, _ = self._phi_update(inst, W, phi, st, pen, tau)
-                    if self.extrapolation:
-                        phi_new = self._extrapolate(lag_phis, phi, phi_new, unit, batched=True)
-                    pc_new = inst.at(phi_new)
-                    if lag(W, pc_new) >= L_w - 1e-12 * max(1.0, abs(L_w)):
-                        phi, pc, H = phi_new, pc_new, pc_new.H
-                if sweep == self.inner_sweeps - 1:
-                    hist["aug_phi"].append(lag(W, pc))
-            hist["sdp_calls"].append(float(calls))
-            L_now = hist["aug_phi"][-1]
-            gap = 0.0
-            if pen is not None:  # 6.5
-                Gv = pc.G(W)
-                gap = float(np.linalg.norm(Gv - pen.f) / max(np.linalg.norm(pen.f), 1e-300))
-                pen.zeta = pen.zeta + (Gv - pen.f) / pen.rho
-                if self.rho_rule == "paper" or (gap > self.gap_tol and gap > 0.9 * gap_prev):
-                    pen.rho *= self.rho_decay
-                gap_prev = gap
-            U = record(it, W, phi)
-            hist["rho"].append(pen.rho if pen else 0.0)
-            hist["gap"].append(gap)
-            du = abs(U - U_prev) <= self.tol * max(abs(U_prev), 1e-12)
-            if self.stop_rule == "paper":
-                done = du and gap <= self.gap_tol
-            else:  # progress of the augmented objective and of U_com, twice in a row
-                dl = abs(L_now - L_prev) <= self.tol * max(abs(L_prev), 1e-12)
-                small = small + 1 if (du and dl and gap <= self.gap_tol) else 0
-                done = small >= 2
-            if done:
-                converged, reason = True, "converged"
-                break
-            U_prev, L_prev = U, L_now
+        with trap_faults() as trap:  # a numerical fault ends the run at the best iterate so far
+            for it in range(1, self.max_iter + 1):
+                H = pc.H
+                hist["aug_rc"].append(lag(W, pc))
+                calls = 0
+                for sweep in range(self.inner_sweeps):
+                    st = fp_update(s, H, W)  # 6.1
+                    if pen is not None:  # 6.2
+                        t_vec = pc.G(W) + pen.rho * pen.zeta
+                        f_new, status = self._project(t_vec, inst)
+                        if status != "fast_path":
+                            calls += 1
+                        if status.startswith("failed") or status not in (
+                            "fast_path",
+                            "closed_form",
+                            "optimal",
+                            "optimal_inaccurate",
+                        ):
+                            sdp_fail += 1
+                            sdp_last_failure = status
+                        else:
+                            pen.f = f_new
+                    if sweep == self.inner_sweeps - 1:
+                        hist["aug_jf"].append(lag(W, pc))
+                    for ws in range(self.w_sweeps):  # 6.3 (with (r, c) refreshed between W-steps)
+                        if ws > 0:
+                            st = fp_update(s, H, W)
+                        W_prev = W
+                        W, winfo = self._w_update(inst, W, phi, H, st, pen, tau_w, cache=pc)
+                        tau_w = winfo.get("tau", tau_w)
+                        if self.extrapolation:
+                            W = self._extrapolate(
+                                lambda Wx: lag_batch(Wx, pc),  # noqa: B023
+                                W_prev, W, ball, batched=True,
+                            )  # fmt: skip
+                    if sweep == self.inner_sweeps - 1:
+                        hist["aug_w"].append(lag(W, pc))
+                    if self.optimize_phi:  # 6.4
+                        st = fp_update(s, H, W) if self.extrapolation else st
+                        L_w = lag(W, pc)
+                        phi_new, tau, _ = self._phi_update(inst, W, phi, st, pen, tau)
+                        if self.extrapolation:
+                            phi_new = self._extrapolate(lag_phis, phi, phi_new, unit, batched=True)
+                        pc_new = inst.at(phi_new)
+                        if lag(W, pc_new) >= L_w - 1e-12 * max(1.0, abs(L_w)):
+                            phi, pc, H = phi_new, pc_new, pc_new.H
+                    if sweep == self.inner_sweeps - 1:
+                        hist["aug_phi"].append(lag(W, pc))
+                hist["sdp_calls"].append(float(calls))
+                L_now = hist["aug_phi"][-1]
+                gap = 0.0
+                if pen is not None:  # 6.5
+                    Gv = pc.G(W)
+                    gap = float(np.linalg.norm(Gv - pen.f) / max(np.linalg.norm(pen.f), 1e-300))
+                    pen.zeta = pen.zeta + (Gv - pen.f) / pen.rho
+                    if self.rho_rule == "paper" or (gap > self.gap_tol and gap > 0.9 * gap_prev):
+                        pen.rho *= self.rho_decay
+                    gap_prev = gap
+                U = record(it, W, phi)
+                hist["rho"].append(pen.rho if pen else 0.0)
+                hist["gap"].append(gap)
+                du = abs(U - U_prev) <= self.tol * max(abs(U_prev), 1e-12)
+                if self.stop_rule == "paper":
+                    done = du and gap <= self.gap_tol
+                else:  # progress of the augmented objective and of U_com, twice in a row
+                    dl = abs(L_now - L_prev) <= self.tol * max(abs(L_prev), 1e-12)
+                    small = small + 1 if (du and dl and gap <= self.gap_tol) else 0
+                    done = small >= 2
+                if done:
+                    converged, reason = True, "converged"
+                    break
+                U_prev, L_prev = U, L_now
+        if trap:
+            it = len(hist["gap"]) - 1  # completed iterations; drop a partial record of the failed one
+            for trace in hist.values():
+                del trace[it + 1 :]
+            reason = f"error at iteration {it + 1}: {trap.reason}"
 
         if best["W"] is None:
             W_out, phi_out = full_power(W, inst.P), phi
@@ -967,11 +981,12 @@ class FPMMADMMSolver(Solver):
         else:
             W_out, phi_out = best["W"], best["phi"]
         m = metrics_dict(s, W_out, phi_out)
-        feasible = is_feasible(m["crb_trace"], inst.eps, self.feas_tol)
+        feasible = design_feasible(s, W_out, phi_out, m["crb_trace"], self.feas_tol)
         extra = {
             "best_iteration": best["it"],
             "rho_final": pen.rho if pen else None,
             "sdp_failures": sdp_fail,
+            "sdp_last_failure": sdp_last_failure,
             "notes": notes,
             "backend": self.backend,
             "projection": self.projection,

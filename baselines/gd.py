@@ -23,9 +23,9 @@ from isac_env.physics.gradients import crb_trace_gradients, sum_rate_gradients
 from isac_env.physics.rar import RydbergScenario, crb_trace, sum_rate
 
 from .ascent import armijo_ball_step, armijo_circle_step
-from .base import Solver, SolverResult, Stopwatch
+from .base import Solver, SolverResult, Stopwatch, trap_faults
 from .fp_mm_admm import FPMMADMMSolver
-from .heuristics import full_power, is_feasible, metrics_dict
+from .heuristics import design_feasible, full_power, is_feasible, metrics_dict
 
 __all__ = ["GDSolver"]
 
@@ -106,7 +106,9 @@ class GDSolver(Solver):
         """Run GD from the common start (or ``init``); ``rng`` is unused (deterministic).
 
         History: ``sum_rate`` (bit/s/Hz), ``crb_trace`` (rad^2), ``penalized`` (nats),
-        ``lambda_p``; one entry per alternation, entry 0 = start.
+        ``lambda_p``; one entry per alternation, entry 0 = start. A numerical fault during an
+        alternation ends the ascent at the previous iterate (``stop_reason`` ``"error at iteration
+        i: ..."``; the best feasible iterate is returned as usual).
         """
         del rng
         sw = Stopwatch()
@@ -137,19 +139,27 @@ class GDSolver(Solver):
                 lam *= 2.0
                 obj = self._objective(s, W, phi, lam)
             start = obj
-            # W step: projected gradient with Armijo
-            gW, _ = self._gradients(s, W, phi, lam)
-            W, obj = armijo_ball_step(
-                lambda Wn, phi=phi, lam=lam: self._objective(s, Wn, phi, lam),
-                W, gW, obj, np.sqrt(P), self.init_step_W, self.armijo_c, self.max_backtracks,
-            )  # fmt: skip
-            # phi step: Riemannian gradient with Armijo
-            _, gp = self._gradients(s, W, phi, lam)
-            phi, obj = armijo_circle_step(
-                lambda pn, W=W, lam=lam: self._objective(s, W, pn, lam),
-                phi, gp, obj, self.init_phase_move, self.armijo_c, self.max_backtracks,
-            )  # fmt: skip
-            record(it)
+            W_it, phi_it = W, phi
+            with trap_faults() as trap:  # a numerical fault ends the ascent at the last iterate
+                # W step: projected gradient with Armijo
+                gW, _ = self._gradients(s, W, phi, lam)
+                W, obj = armijo_ball_step(
+                    lambda Wn, phi=phi, lam=lam: self._objective(s, Wn, phi, lam),
+                    W, gW, obj, np.sqrt(P), self.init_step_W, self.armijo_c, self.max_backtracks,
+                )  # fmt: skip
+                # phi step: Riemannian gradient with Armijo
+                _, gp = self._gradients(s, W, phi, lam)
+                phi, obj = armijo_circle_step(
+                    lambda pn, W=W, lam=lam: self._objective(s, W, pn, lam),
+                    phi, gp, obj, self.init_phase_move, self.armijo_c, self.max_backtracks,
+                )  # fmt: skip
+                record(it)
+            if trap:
+                W, phi, it = W_it, phi_it, it - 1
+                for trace in hist.values():
+                    del trace[it + 1 :]  # drop a partial record of the failed iteration
+                reason = f"error at iteration {it + 1}: {trap.reason}"
+                break
             if abs(obj - start) <= self.tol * max(abs(start), 1e-12):
                 converged, reason = True, "converged"
                 break
@@ -165,6 +175,6 @@ class GDSolver(Solver):
         return SolverResult(
             W=W_out, phi=phi_out, objective=m["sum_rate"], history=hist, converged=converged,
             stop_reason=reason, iterations=it, wall_time_s=sw.elapsed(),
-            feasible=is_feasible(m["crb_trace"], eps, self.feas_tol), metrics=m,
+            feasible=design_feasible(s, W_out, phi_out, m["crb_trace"], self.feas_tol), metrics=m,
             extra={"best_iteration": best["it"], "lambda_p_final": lam, "notes": notes},
         )  # fmt: skip

@@ -4,7 +4,8 @@
   phi of every scheme, spec 6.0).
 * :func:`mrt_precoder`, :func:`zf_precoder` -- per-user MRT and dominant-eigenmode ZF precoders.
 * :class:`RandomMRTSolver`, :class:`RandomZFSolver` -- random RIS phases (drawn from ``rng``) with
-  MRT / ZF precoding; they ignore the CRB constraint and report whether they happen to meet it.
+  MRT / ZF precoding; they ignore the CRB constraint and report whether they happen to meet it
+  (``feasible``: every constraint of (35), :func:`design_feasible`).
 
 Every precoder is returned at full power ``||W||_F^2 = P_max`` (full power never lowers the sum
 rate of (23) for a fixed direction, and lowers the CRB).
@@ -25,6 +26,7 @@ __all__ = [
     "RandomMRTSolver",
     "RandomZFSolver",
     "bf_only_phases",
+    "design_feasible",
     "full_power",
     "metrics_dict",
     "mrt_precoder",
@@ -49,6 +51,30 @@ def metrics_dict(
 def is_feasible(crb_trace: float, eps: float, rel_tol: float = 1e-3) -> bool:
     """CRB constraint of (35) with the spec's tolerance: ``tr CRB <= eps (1 + rel_tol)``."""
     return bool(np.isfinite(crb_trace) and crb_trace <= eps * (1.0 + rel_tol))
+
+
+#: relative tolerance of the power budget and of the unit modulus in :func:`design_feasible`
+#: (rounding of the full-power rescaling and of ``exp(j angle(.))``)
+POWER_RTOL = 1e-9
+MODULUS_ATOL = 1e-9
+
+
+def design_feasible(
+    scenario: RydbergScenario,
+    W: NDArray[np.complex128],
+    phi: NDArray[np.complex128],
+    crb_trace: float,
+    rel_tol: float = 1e-3,
+) -> bool:
+    """Every constraint of (35) at ``(W, phi)``: finite entries, ``||W||_F^2 <= P_max (1 + 1e-9)``,
+    ``| |phi_n| - 1 | <= 1e-9`` and the CRB within ``rel_tol`` (:func:`is_feasible`; ``crb_trace``
+    is the design's ``tr CRB``, from its metrics)."""
+    W, phi = np.asarray(W), np.asarray(phi)
+    if not (np.all(np.isfinite(W)) and np.all(np.isfinite(phi))):
+        return False
+    power_ok = float(np.sum(np.abs(W) ** 2)) <= float(scenario.P_max) * (1.0 + POWER_RTOL)
+    modulus_ok = phi.size == 0 or float(np.max(np.abs(np.abs(phi) - 1.0))) <= MODULUS_ATOL
+    return bool(power_ok and modulus_ok and is_feasible(crb_trace, float(scenario.eps), rel_tol))
 
 
 def bf_only_phases(
@@ -124,7 +150,7 @@ class _RandomPhaseSolver(Solver):
         phi = np.exp(2j * np.pi * rng.random(N))
         W = type(self).precoder(effective_channels(scenario, phi), float(scenario.P_max))
         m = metrics_dict(scenario, W, phi)
-        feas = is_feasible(m["crb_trace"], float(scenario.eps))
+        feas = design_feasible(scenario, W, phi, m["crb_trace"])
         return SolverResult(
             W=W, phi=phi, objective=m["sum_rate"],
             history={"sum_rate": [m["sum_rate"]], "crb_trace": [m["crb_trace"]]},

@@ -19,6 +19,14 @@ The policy ignores the observation: it reads the current channel realisation fro
 returns ``env.unwrapped.encode_action(W, phi)``. Solutions are cached per scenario object, so
 the steps of a static episode (one scenario per episode) reuse one solve; with channel ageing
 every step has a new scenario object and is solved again.
+
+**Failed solves.** When the solver finds no design (``result.solved`` is ``False``, see
+:meth:`baselines.base.SolverResult.failed`) there is nothing to encode; the policy then returns a
+deterministic placeholder action of the env's action space (:func:`placeholder_action`: zeros of
+every ``Box`` / ``MultiDiscrete`` part, clipped into the space) so that loops such as
+``evaluate_policy`` keep running, and ``last_result`` carries the failed result. The placeholder
+is not the solver's design: evaluation rows (``agents.evaluate``) read ``last_result`` and mark
+such draws unsolved, with NaN objective and metrics, instead of scoring the placeholder.
 """
 
 from __future__ import annotations
@@ -29,7 +37,36 @@ import numpy as np
 
 from .base import Solver, SolverResult
 
-__all__ = ["SolverPolicy"]
+__all__ = ["SolverPolicy", "placeholder_action"]
+
+
+def placeholder_action(space: Any) -> Any:
+    """Deterministic valid action of a Gymnasium space, used in place of a failed solve's design.
+
+    ``Box``: zeros clipped into ``[low, high]`` (zeros for the suite's ``[-1, 1]`` boxes);
+    ``MultiDiscrete`` / ``Discrete``: the smallest value (``start``, i.e. zeros by default);
+    ``MultiBinary``: zeros; ``Dict`` / ``Tuple``: the placeholder of each part (a ``dict`` /
+    ``tuple``).
+
+    Raises:
+        TypeError: for a space of another kind.
+    """
+    from gymnasium import spaces
+
+    if isinstance(space, spaces.Box):
+        zeros = np.zeros(space.shape, dtype=space.dtype)
+        return np.clip(zeros, space.low, space.high).astype(space.dtype)
+    if isinstance(space, spaces.MultiDiscrete):
+        return np.array(space.start, dtype=space.dtype, copy=True)
+    if isinstance(space, spaces.Discrete):
+        return space.dtype.type(space.start)
+    if isinstance(space, spaces.MultiBinary):
+        return np.zeros(space.shape, dtype=space.dtype)
+    if isinstance(space, spaces.Dict):
+        return {k: placeholder_action(sub) for k, sub in space.spaces.items()}
+    if isinstance(space, spaces.Tuple):
+        return tuple(placeholder_action(sub) for sub in space.spaces)
+    raise TypeError(f"no placeholder action for a space of type {type(space).__name__}")
 
 
 class SolverPolicy:
@@ -45,7 +82,9 @@ class SolverPolicy:
         cache_size: number of recent scenarios whose solutions are kept.
 
     Attributes:
-        last_result: the :class:`SolverResult` behind the last action.
+        last_result: the :class:`SolverResult` behind the last action; for a failed solve
+            (``last_result.solved`` is ``False``) the action was :func:`placeholder_action` of the
+            env's action space, and evaluation rows mark the draw unsolved.
     """
 
     def __init__(
@@ -73,7 +112,9 @@ class SolverPolicy:
         return env.unwrapped
 
     def solve_current(self) -> tuple[SolverResult, Any]:
-        """Solve (or fetch from the cache) the env's current scenario; returns ``(result, action)``."""
+        """Solve (or fetch from the cache) the env's current scenario; returns ``(result, action)``.
+
+        ``action`` is the encoded design, or :func:`placeholder_action` for a failed solve."""
         target = self._target()
         scenario = target.scenario
         key = id(scenario)
@@ -81,7 +122,10 @@ class SolverPolicy:
         if hit is not None and hit[0] is scenario:
             return hit[1], hit[2]
         result = self.solver.solve(scenario, rng=self.rng)
-        action = target.encode_action(np.asarray(result.W), np.asarray(result.phi))
+        if result.solved:
+            action = target.encode_action(np.asarray(result.W), np.asarray(result.phi))
+        else:  # no design to encode: a valid, deterministic stand-in (the row is marked unsolved)
+            action = placeholder_action(target.action_space)
         if len(self._cache) >= self.cache_size:
             self._cache.pop(next(iter(self._cache)))
         self._cache[key] = (scenario, result, action)  # keeps the scenario alive: id stays unique
@@ -94,7 +138,8 @@ class SolverPolicy:
         episode_start: np.ndarray | None = None,
         deterministic: bool = True,
     ) -> tuple[Any, tuple[np.ndarray, ...] | None]:
-        """SB3 ``predict``: the solver's design for the env's current scenario.
+        """SB3 ``predict``: the solver's design for the env's current scenario (a placeholder
+        action when the solve failed; ``last_result`` says which).
 
         For a batched observation (a leading axis of size 1, as from a ``VecEnv``) the action
         gets the same leading axis. ``state``, ``episode_start`` and ``deterministic`` are

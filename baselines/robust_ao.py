@@ -25,7 +25,11 @@ Registered as ``"robust_continuous"``, ``"robust_scheme1"``, ``"robust_scheme2"`
 
 **Outputs.** ``W`` ``[Nt, K]`` (W, physical: the channels are noise-normalised, spec 10),
 ``objective`` = transmit power (W); ``feasible`` = the design is certified by the safe
-approximation (:func:`isac_env.physics.robust.certify`, the configured restriction variant);
+approximation (:func:`isac_env.physics.robust.certify`, the configured restriction variant) **and**
+its power is within the budget ``p_max_w`` (the SDR (32) has no power constraint, so a certified
+design can need more than ``p_max``; it is returned as a design with ``feasible=False``). When no
+start gives a solvable first SDP there is no design: ``W = phi = None``, ``objective = nan``,
+``stop_reason`` ``"failed: ..."`` (:meth:`~baselines.base.SolverResult.failed`);
 ``metrics`` from :func:`isac_env.physics.robust.evaluate` with a Monte-Carlo generator spawned
 from the ``rng`` (``outage`` per user, ``crb_failure`` per target, ...) plus ``power_w``,
 ``power_dbm``, ``certified``, ``max_outage``, ``max_crb_failure``, ``within_p_max``; ``history``
@@ -53,7 +57,7 @@ from isac_env.physics import robust_design as rd
 from isac_env.physics.ris import phases_from_indices, quantize_phases
 from isac_env.physics.units import w_to_dbm
 
-from .base import Solver, SolverResult, Stopwatch
+from .base import Solver, SolverResult, Stopwatch, trap_faults
 from .gemm import GEMMOptions, gemm
 from .sdr import RISPhaseSDP, TransmitSDP, extract_precoder
 
@@ -293,7 +297,13 @@ class RobustAOSolver(Solver):
         rng: np.random.Generator,
         init: tuple[NDArray[np.complex128], NDArray[np.complex128] | None] | None = None,
     ) -> SolverResult:
-        """Run Algorithm 2 on one unbatched :class:`RobustScenario` (never raises on infeasibility)."""
+        """Run Algorithm 2 on one unbatched :class:`RobustScenario` (never raises on infeasibility).
+
+        No first SDP solved at any start: :meth:`SolverResult.failed` (``W = None``, ``stop_reason``
+        ``"failed: transmit SDP (32) infeasible at ..."``). A fault or an SDP failure later in the AO
+        ends it at the best iterate so far (``stop_reason`` ``"error: ..."`` / ``"sdp_failed: ..."``).
+        ``extra["solver_status"]`` lists the transmit SDP statuses, starts first.
+        """
         s = scenario
         if not isinstance(s, rb.RobustScenario) or s.batch_shape != ():
             raise TypeError("solve expects an unbatched isac_env.physics.robust.RobustScenario")
@@ -307,7 +317,10 @@ class RobustAOSolver(Solver):
         tx, v = None, starts[0]
         statuses = []
         for v in starts:
-            tx = self._transmit(s, v, rng)
+            with trap_faults() as trap:
+                tx = self._transmit(s, v, rng)
+            if trap:  # a numerical fault at this start: try the next one
+                tx = _Transmit(None, float("nan"), f"error: {trap.reason}", 0.0)
             statuses.append(tx.status)
             if tx.W is not None:
                 break
@@ -316,15 +329,11 @@ class RobustAOSolver(Solver):
         hist: dict[str, list[float]] = {k: [] for k in keys}
         hist.update({"ris_accepted": [], "sdp_time_s": [], "ris_time_s": []})
         if tx.W is None:
-            reason = "infeasible" if all(st == "infeasible" for st in statuses) else "failed"
-            K, Nt = s.dims["K"], s.dims["Nt"]
-            return SolverResult(
-                W=np.zeros((Nt, K), dtype=np.complex128), phi=rb.phi_from_v(v), objective=float("inf"),
-                history=hist, converged=False,
-                stop_reason=f"{reason}: transmit SDP (32) at {len(starts)} start(s): {', '.join(statuses)}",
-                iterations=0, wall_time_s=sw.elapsed(), feasible=False,
-                metrics={"power_w": float("inf"), "power_dbm": float("inf"), "certified": False},
-                extra={"v": v, "starts_tried": len(statuses)},
+            kind = "infeasible" if all(st == "infeasible" for st in statuses) else "not solved"
+            return SolverResult.failed(
+                f"transmit SDP (32) {kind} at {len(starts)} start(s): {', '.join(statuses)}",
+                history=hist, wall_time_s=sw.elapsed(),
+                extra={"starts_tried": len(statuses), "solver_status": statuses},
             )  # fmt: skip
 
         def record(
@@ -342,6 +351,7 @@ class RobustAOSolver(Solver):
             hist["ris_time_s"].append(ris_t)
 
         W, P = tx.W, tx.power
+        n_starts = len(statuses)
         record(W, v, tx, float("nan"), 0.0)
         best = (W, v, P)
         stop, converged, it = "max_iter", False, 0
@@ -351,13 +361,19 @@ class RobustAOSolver(Solver):
         else:
             for it in range(1, self.max_iter + 1):
                 ris_sw = Stopwatch()
-                if self.scheme == "scheme2":
-                    v_new, acc, info = self._ris_gemm(s, W, v)
-                    gemm_iters.append(info["gemm_iterations"])
-                else:
-                    v_new, acc, info = self._ris_sdr(s, W, v, rng)
-                ris_t = ris_sw.elapsed()
-                tx = self._transmit(s, v_new, rng)
+                with trap_faults() as trap:  # a numerical fault ends the AO at the best iterate
+                    if self.scheme == "scheme2":
+                        v_new, acc, info = self._ris_gemm(s, W, v)
+                        gemm_iters.append(info["gemm_iterations"])
+                    else:
+                        v_new, acc, info = self._ris_sdr(s, W, v, rng)
+                    ris_t = ris_sw.elapsed()
+                    tx = self._transmit(s, v_new, rng)
+                if trap:
+                    stop = f"error: RIS update / SDP at iteration {it}: {trap.reason}"
+                    it -= 1
+                    break
+                statuses.append(tx.status)
                 if tx.W is None:  # cannot happen in exact arithmetic: W is feasible at v_new
                     stop = f"sdp_failed: {tx.status}"
                     it -= 1
@@ -385,10 +401,11 @@ class RobustAOSolver(Solver):
         )
         return SolverResult(
             W=W, phi=rb.phi_from_v(v), objective=P, history=hist, converged=converged, stop_reason=stop,
-            iterations=it, wall_time_s=sw.elapsed(), feasible=bool(ev["certified"]), metrics=metrics,
+            iterations=it, wall_time_s=sw.elapsed(), metrics=metrics,
+            feasible=metrics["certified"] and metrics["within_p_max"],
             extra={
                 "v": v, "scheme": self.scheme, "bits": self.bits, "variant": self._variant(s),
-                "starts_tried": len(statuses), "gemm_iterations": gemm_iters,
+                "starts_tried": n_starts, "gemm_iterations": gemm_iters, "solver_status": statuses,
             },
         )  # fmt: skip
 

@@ -11,7 +11,10 @@
   Algorithm 1 (benchmark ratio) and by the tests that check the closed forms.
 
 All work in the scaled FIM units ``G_i = (2/sigma_r^2) F_i / L`` (spec 4.3), where the CRB
-constraint reads ``tr(A_s(G)^{-1}) <= L eps``. cvxpy is imported lazily.
+constraint reads ``tr(A_s(G)^{-1}) <= L eps``. cvxpy is imported lazily. Every solve goes through
+:func:`baselines.base.cvxpy_solve`, so a solver fault (cvxpy ``SolverError``, Clarabel's
+``PanicException``, ...) becomes a ``"failed: error: ..."`` status (the projection, the restoration)
+or a cvxpy ``SolverError`` (the QP models, which have no status to return).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from numpy.typing import NDArray
 from isac_env.physics.gradients import trace_inv_schur
 
 from . import require_cvxpy
+from .base import cvxpy_solve
 from .qp import jf_pack, jf_unpack
 
 __all__ = ["BallQPModel", "JfProjection", "PhiRelaxationModel", "RadarCovarianceSDP", "jf_feasible"]
@@ -112,13 +116,10 @@ class JfProjection:
         self.bound.value = bound * s
         self.a2.value = float(abs(alpha) ** 2)
         self.calls += 1
-        try:
-            self.problem.solve(solver=self.solver)
-        except self._cp.error.SolverError as exc:  # pragma: no cover - solver dependent
-            return np.array(t, dtype=np.complex128), f"failed: {exc}"
-        if self.x.value is None:
-            return np.array(t, dtype=np.complex128), f"failed: {self.problem.status}"
-        return _unpack(s * np.asarray(self.x.value), t), str(self.problem.status)
+        status = cvxpy_solve(self.problem, self.solver)
+        if status.startswith("error") or self.x.value is None:
+            return np.array(t, dtype=np.complex128), f"failed: {status}"
+        return _unpack(s * np.asarray(self.x.value), t), status
 
 
 class RadarCovarianceSDP:
@@ -160,14 +161,13 @@ class RadarCovarianceSDP:
         a2 = float(abs(alpha) ** 2)
         for i in range(6):
             self.A[i].value = A_hat[i] * P_max / sc * (a2 if i in (0, 1, 3) else 1.0)
-        try:
-            self.problem.solve(solver=self.solver)
-        except self._cp.error.SolverError as exc:  # pragma: no cover
-            return None, f"failed: {exc}"
+        status = cvxpy_solve(self.problem, self.solver)
+        if status.startswith("error"):
+            return None, f"failed: {status}"
         if self.R.value is None:
-            return None, str(self.problem.status)
+            return None, status
         R = np.asarray(self.R.value) * P_max
-        return 0.5 * (R + R.conj().T), str(self.problem.status)
+        return 0.5 * (R + R.conj().T), status
 
 
 class BallQPModel:
@@ -193,9 +193,9 @@ class BallQPModel:
         # w = sqrt(P) v, ||v|| <= 1; objective / (P sc): ||R v||^2 - Re{(c / (sqrt(P) sc))^H v}
         self.c.value = c / (np.sqrt(P) * sc)
         self.P.value = 1.0
-        self.problem.solve(solver=self.solver)
-        if self.w.value is None:
-            raise RuntimeError(f"cvxpy ball-QP failed: {self.problem.status}")
+        status = cvxpy_solve(self.problem, self.solver)
+        if status.startswith("error") or self.w.value is None:
+            raise self._cp.error.SolverError(f"cvxpy ball-QP failed: {status}")
         return np.sqrt(P) * np.asarray(self.w.value)
 
 
@@ -205,6 +205,7 @@ class PhiRelaxationModel:
 
     def __init__(self, N: int, solver: str = _SOLVER) -> None:
         cp = require_cvxpy()
+        self._cp = cp
         self.solver = solver
         self.phi = cp.Variable(N, complex=True)
         self.R = cp.Parameter((N, N), complex=True)
@@ -217,7 +218,7 @@ class PhiRelaxationModel:
         sc = max(float(lam.max()), 1e-300)
         self.R.value = (np.sqrt(np.clip(lam / sc, 0.0, None))[:, None] * U.conj().T).astype(np.complex128)
         self.g.value = g / sc
-        self.problem.solve(solver=self.solver)
-        if self.phi.value is None:
-            raise RuntimeError(f"cvxpy phi relaxation failed: {self.problem.status}")
+        status = cvxpy_solve(self.problem, self.solver)
+        if status.startswith("error") or self.phi.value is None:
+            raise self._cp.error.SolverError(f"cvxpy phi relaxation failed: {status}")
         return np.asarray(self.phi.value)

@@ -31,6 +31,7 @@ from isac_env.physics import robust as rb
 from isac_env.physics import robust_design as rd
 
 from . import require_cvxpy
+from .base import cvxpy_solve
 
 __all__ = [
     "RISPhaseSDP",
@@ -84,22 +85,22 @@ class SDPSolution:
 def solve_with_fallback(problem: Any, solvers: tuple[str, ...], **opts: Any) -> tuple[str, str, float]:
     """Solve a cvxpy problem with the first solver that returns a usable status.
 
-    An infeasibility certificate from the first solver is trusted; a solver error or an unusable
-    status (``unbounded``, ``user_limit``, ``None`` ...) passes to the next solver.
+    An infeasibility certificate from the first solver is trusted; a solver fault (cvxpy
+    ``SolverError``, Clarabel's ``PanicException``, ``ValueError``, ``ArithmeticError``, ...; caught
+    by :func:`baselines.base.cvxpy_solve`) or an unusable status (``unbounded``, ``user_limit``,
+    ``None`` ...) passes to the next solver.
 
     Returns:
         ``(status, solver_name, wall_time_s)``; status ``"error: ..."`` if every solver failed.
     """
-    cp = require_cvxpy()
+    require_cvxpy()
     t0 = time.perf_counter()
     last = "error: no solver"
     for name in solvers:
-        try:
-            problem.solve(solver=name, **{**SOLVER_OPTIONS.get(name, {}), **opts.get(name, {})})
-        except (cp.error.SolverError, ValueError, ArithmeticError) as exc:
-            last = f"error: {name}: {type(exc).__name__}: {exc}"[:200]
+        status = cvxpy_solve(problem, name, **{**SOLVER_OPTIONS.get(name, {}), **opts.get(name, {})})
+        if status.startswith("error"):
+            last = status[:200]
             continue
-        status = str(problem.status)
         if status in _OK or status == "infeasible":
             return status, name, time.perf_counter() - t0
         last = status

@@ -30,7 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from agents.evaluate import BaselineSpec, EvalSet, ResultStore, run_evaluation
+from agents.evaluate import (
+    BaselineSpec,
+    EvalSet,
+    ResultStore,
+    bool_column,
+    dedupe_rows,
+    mean_ci95,
+    run_evaluation,
+)
 from agents.parallel import run_tasks
 
 __all__ = [
@@ -389,7 +397,11 @@ def _trace_trial(task: _TraceTask) -> list[dict[str, Any]]:
         }
         for k, v in hist.items():
             row[k] = float(v[it]) if it < len(v) else math.nan
-        row.update(solver_feasible=res.feasible, solver_stop_reason=res.stop_reason)
+        row.update(
+            solved=bool(getattr(res, "solved", True)),
+            solver_feasible=res.feasible,
+            solver_stop_reason=res.stop_reason,
+        )
         rows.append(row)
     return rows
 
@@ -432,7 +444,25 @@ def compute(
                 desc=f"{fig.name} [{env_id.split('/')[-1]}]",
             )
         return out
-    store = ResultStore(out)
+    # exclusive: a concurrent run on the same rows file fails here; one row per solver iteration
+    with ResultStore(out, row_key=("iteration",)) as store:
+        _trace_rows(
+            store, plan, backend=backend, workers=workers, address=address, progress=progress, desc=fig.name
+        )
+    return out
+
+
+def _trace_rows(
+    store: ResultStore,
+    plan: Sequence[tuple[Scheme, EvalSet, dict[str, Any]]],
+    *,
+    backend: str,
+    workers: int | None,
+    address: str | None,
+    progress: bool,
+    desc: str,
+) -> None:
+    """Solve the plan's missing trace trials and append their rows to ``store``."""
     tasks = [
         _TraceTask(
             sch.label,
@@ -456,38 +486,33 @@ def compute(
         workers=workers,
         address=address,
         progress=progress,
-        desc=fig.name,
+        desc=desc,
     ):
         store.append(rows)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
 # tables and plots
 # ---------------------------------------------------------------------------------------------
-def _ci95(x: np.ndarray) -> float:
-    if len(x) < 2:
-        return math.nan
-    from scipy import stats
-
-    return float(stats.t.ppf(0.975, len(x) - 1) * np.std(x, ddof=1) / math.sqrt(len(x)))
-
-
-def _bool(col: Any) -> np.ndarray:
-    return col.astype(str).str.lower().isin(("true", "1", "1.0")).to_numpy()
-
-
 def figure_table(fig: Figure, rows: Any, plan: Sequence[tuple[Scheme, EvalSet, dict[str, Any]]]) -> Any:
     """The plotted table of a figure from its rows (only rows of the plan's eval sets).
 
-    Sweeps: one row per (scheme, x) with ``n``, ``mean``, ``ci95`` of ``fig.y`` (aggregated per
-    ``fig.agg``), ``feasible_rate``, ``env_feasible_rate``, ``latency_s`` (mean) and ``gap_mean``.
-    ``feasible_rate`` is the solver's own verdict where the rows have one (``solver_feasible``: the
-    Rydberg solvers accept tr CRB <= eps (1 + 1e-3), the robust ones a certified design) and drives
-    ``agg``; ``env_feasible_rate`` applies the environment's rule (``info["feasible"]``: zero
-    constraint cost) to every policy alike, agents included. Traces: one row per
-    (variant, scheme, iteration) with the mean and CI of ``fig.y`` over draws (histories shorter
-    than the longest are extended with their last value: the solver had stopped).
+    Aggregation follows :func:`agents.evaluate.summarize` (the first row per key; failed solves,
+    ``solved`` false, are recorded but never scored; means and 95% Student-t CIs by
+    :func:`agents.evaluate.mean_ci95`).
+
+    Sweeps: one row per (scheme, x) with ``n`` (all draws), ``n_solved``, ``solved_rate``,
+    ``n_used``, ``mean``, ``ci95`` of ``fig.y``, ``feasible_rate``, ``env_feasible_rate``,
+    ``latency_s`` (mean) and ``gap_mean``. A metric ``fig.y`` is averaged over the solved draws
+    (``agg="mean"``) or over the draws the scheme solved feasibly (``agg="feasible_mean"``); the
+    ``"feasible"`` rate and the run time ``"latency_s"`` over all draws (a failed solve counts as
+    infeasible). ``feasible_rate`` is the solver's own verdict where the rows have one
+    (``solver_feasible``: the Rydberg solvers accept tr CRB <= eps (1 + 1e-3), the robust ones a
+    certified design) and drives ``agg``; ``env_feasible_rate`` applies the environment's rule
+    (``info["feasible"]``: zero constraint cost) to every policy alike, agents included; ``n_used``
+    counts the values behind ``mean``. Traces: one row per (variant, scheme, iteration) with the
+    mean and CI of ``fig.y`` over the solved draws (histories shorter than the longest are extended
+    with their last value: the solver had stopped).
     """
     import pandas as pd
 
@@ -495,30 +520,34 @@ def figure_table(fig: Figure, rows: Any, plan: Sequence[tuple[Scheme, EvalSet, d
     df = rows[[(p, h) in wanted for p, h in zip(rows["policy"], rows["eval_set"], strict=True)]]
     out = []
     if fig.kind == "sweep":
-        for (sch, x), g in df.groupby(["policy", "x"], sort=False):
-            feas = _bool(g["solver_feasible"]) if "solver_feasible" in g else _bool(g["feasible"])
-            env_feas = _bool(g["feasible"]) if "feasible" in g else feas
+        for (sch, x), g in dedupe_rows(df).groupby(["policy", "x"], sort=False):
+            solved = bool_column(g, "solved", True)
+            verdict = "solver_feasible" if "solver_feasible" in g else "feasible"
+            feas = bool_column(g, verdict, False) & solved
+            env_feas = bool_column(g, "feasible", False) & solved if "feasible" in g else feas
             if fig.y == "feasible":
                 vals = feas.astype(float)
+            elif fig.y == "latency_s":
+                vals = g["latency_s"].astype(float).to_numpy()
             else:
-                vals = g[fig.y].astype(float).to_numpy()
-                if fig.agg == "feasible_mean":
-                    vals = vals[feas]
-            vals = vals[np.isfinite(vals)]
-            gaps = g["gap"].astype(float).to_numpy() if "gap" in g else np.array([])
-            gaps = gaps[np.isfinite(gaps)]
+                vals = g[fig.y].astype(float).to_numpy()[feas if fig.agg == "feasible_mean" else solved]
+            mean, ci = mean_ci95(vals)
+            gaps = g["gap"].astype(float).to_numpy()[solved] if "gap" in g else np.array([])
+            gap_mean, _ = mean_ci95(gaps)
             out.append(
                 {
                     "scheme": sch,
                     fig.x: x,
                     "n": len(g),
-                    "n_used": len(vals),
-                    "mean": float(np.mean(vals)) if len(vals) else math.nan,
-                    "ci95": _ci95(vals),
+                    "n_solved": int(solved.sum()),
+                    "solved_rate": float(np.mean(solved)),
+                    "n_used": int(np.isfinite(vals).sum()),
+                    "mean": mean,
+                    "ci95": ci,
                     "feasible_rate": float(np.mean(feas)),
                     "env_feasible_rate": float(np.mean(env_feas)),
                     "latency_s": float(g["latency_s"].astype(float).mean()),
-                    "gap_mean": float(np.mean(gaps)) if len(gaps) else math.nan,
+                    "gap_mean": gap_mean,
                 }
             )
         tab = pd.DataFrame(out)
@@ -531,20 +560,22 @@ def figure_table(fig: Figure, rows: Any, plan: Sequence[tuple[Scheme, EvalSet, d
         df = df.assign(power_dbm=10 * np.log10(df["power_w"].astype(float).clip(lower=1e-300)) + 30)
     if y not in df.columns:
         raise ValueError(f"{fig.name}: the solver history has no {y!r} (columns: {list(df.columns)})")
+    # a failed solve's history is not a design's: its draw is recorded (n counts only values)
+    df = df.assign(**{y: df[y].astype(float).where(bool_column(df, "solved", True))})
     for (variant, sch), g in df.groupby(["variant", "policy"], sort=False):
         piv = g.pivot_table(index="trial", columns="iteration", values=y, aggfunc="first", dropna=False)
         piv = piv.ffill(axis=1).to_numpy(dtype=float)
         for it in range(piv.shape[1]):
             col = piv[:, it]
-            col = col[np.isfinite(col)]
+            mean, ci = mean_ci95(col)
             out.append(
                 {
                     "variant": variant,
                     "scheme": sch,
                     "iteration": it,
-                    "n": len(col),
-                    "mean": float(np.mean(col)) if len(col) else math.nan,
-                    "ci95": _ci95(col),
+                    "n": int(np.isfinite(col).sum()),
+                    "mean": mean,
+                    "ci95": ci,
                 }
             )
     return pd.DataFrame(out)

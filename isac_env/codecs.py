@@ -6,9 +6,11 @@ played through an environment yields exactly the metrics the baseline computed.
 Precoder part (``Box(-1, 1)`` of size ``2 Nt K``): ``a = [Re vec(W), Im vec(W)]`` (row-major
 ``Nt x K``). The decode is scale-invariant: ``W`` is rescaled to the requested transmit power
 ``||W||_F^2 = power_w``; an all-zero vector decodes to the equal-power precoder
-``sqrt(power_w / (Nt K))``. Any finite value is accepted (nothing is clipped).
+``sqrt(power_w / (Nt K))``. Any finite value is accepted (nothing is clipped), whatever its
+magnitude (1e-300 and 1e300 decode like 1): see :func:`decode_precoder`.
 
-Phase part: continuous ``phi = exp(j pi a)`` (2-periodic in ``a``; encode returns
+Phase part: continuous ``phi = exp(j pi a)`` (2-periodic in ``a``, wrapped into ``(-1, 1]`` before
+the exponential so any finite ``a`` is valid; encode returns
 ``angle(phi)/pi`` in ``(-1, 1]``); discrete ``phi = exp(j 2 pi i / 2**b)`` for level indices ``i``;
 ``quantize`` maps a continuous ``a`` to the nearest b-bit level.
 
@@ -41,19 +43,26 @@ __all__ = [
     "encode_phases",
     "encode_precoder",
     "split_action",
+    "wrap_phase_action",
 ]
 
 
 def check_finite_action(a: ArrayLike, shape: tuple[int, ...], name: str = "action") -> NDArray[np.float64]:
-    """Return ``a`` as float64 after checking its trailing shape and finiteness.
+    """Return ``a`` as float64 after checking its type, trailing shape and finiteness.
+
+    Accepts bool, integer and floating arrays (or nested lists of them); strings, complex numbers,
+    ``None`` and other objects are rejected.
 
     Raises:
-        ValueError: wrong shape, or NaN/inf entries.
+        ValueError: not a real numeric array, wrong shape, or NaN/inf entries.
     """
     try:
-        arr = np.asarray(a, dtype=np.float64)
+        arr0 = np.asarray(a)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a numeric array of shape {shape}, got {type(a).__name__}") from None
+    if arr0.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be a real numeric array of shape {shape}, got dtype {arr0.dtype}")
+    arr = arr0.astype(np.float64, copy=False)
     if arr.shape[arr.ndim - len(shape) :] != shape or arr.ndim < len(shape):
         raise ValueError(f"{name} must have shape {shape} (trailing), got {arr.shape}")
     if not np.isfinite(arr).all():
@@ -92,9 +101,30 @@ def cplx_features(x: ArrayLike, scale: ArrayLike, batch_ndim: int = 0) -> NDArra
     )
 
 
+#: precoder actions whose max-abs entry lies outside this range are first divided by it, so the
+#: sum of squares can neither overflow nor underflow; well-scaled actions skip the division and
+#: decode bit-identically to the plain formula.
+_SAFE_PEAK = (1e-100, 1e100)
+
+
 def decode_precoder(a: NDArray[np.float64], Nt: int, K: int, power_w: ArrayLike) -> NDArray[np.complex128]:
-    """Box action ``[..., 2 Nt K]`` -> precoder ``W`` ``[..., Nt, K]`` with ``||W||_F^2 = power_w``."""
+    """Box action ``[..., 2 Nt K]`` -> precoder ``W`` ``[..., Nt, K]`` with ``||W||_F^2 = power_w``.
+
+    Scale-safe for every finite action: a row whose largest entry ``m = max |a_i|`` is outside
+    ``[1e-100, 1e100]`` is decoded as ``a / m`` (the decode is scale-invariant), so no square
+    overflows or underflows. An all-zero row decodes to the equal-power precoder.
+
+    Args:
+        a: finite float64 ``[..., 2 Nt K]`` (``[Re vec W, Im vec W]``, row-major ``Nt x K``).
+        Nt, K: precoder dimensions.
+        power_w: transmit power (W), broadcastable to ``a.shape[:-1]``.
+    """
+    a = np.asarray(a, dtype=np.float64)
     n = Nt * K
+    peak = np.max(np.abs(a), axis=-1)
+    rescale = (peak > 0.0) & ((peak < _SAFE_PEAK[0]) | (peak > _SAFE_PEAK[1]))
+    if np.any(rescale):
+        a = a / np.where(rescale, peak, 1.0)[..., None]
     W = (a[..., :n] + 1j * a[..., n:]).reshape(*a.shape[:-1], Nt, K)
     norm2 = np.einsum("...i,...i->...", a, a)
     zero = norm2 == 0.0
@@ -113,6 +143,22 @@ def encode_precoder(W: ArrayLike) -> NDArray[np.float64]:
     return a / np.where(peak > 0, peak, 1.0)
 
 
+def wrap_phase_action(a: ArrayLike) -> NDArray[np.float64]:
+    """Continuous phase action ``[...]`` wrapped into ``(-1, 1]`` (period 2), float64.
+
+    Entries already in ``[-1, 1]`` are returned unchanged (bit-identical); the others are reduced
+    with the exact ``fmod(a, 2)``, so ``exp(j pi a)`` stays finite for any finite ``a`` (``pi * 1e308``
+    would overflow to ``inf``).
+    """
+    a = np.asarray(a, dtype=np.float64)
+    big = np.abs(a) > 1.0
+    if not np.any(big):
+        return a
+    r = np.fmod(a, 2.0)  # exact, in (-2, 2)
+    r = np.where(r > 1.0, r - 2.0, np.where(r <= -1.0, r + 2.0, r))
+    return np.where(big, r, a)
+
+
 def decode_phases(a: ArrayLike, bits: int = 0, mode: str = "continuous") -> NDArray[np.complex128]:
     """Phase action -> unit-modulus RIS vector ``phi`` ``[..., N]``.
 
@@ -124,11 +170,9 @@ def decode_phases(a: ArrayLike, bits: int = 0, mode: str = "continuous") -> NDAr
             or "discrete" (``exp(j 2 pi a / 2**b)``).
     """
     if mode == "continuous":
-        return np.exp(1j * np.pi * np.asarray(a, dtype=np.float64))
+        return np.exp(1j * np.pi * wrap_phase_action(a))
     if mode == "quantize":
-        return phases_from_indices(
-            quantize_indices(np.exp(1j * np.pi * np.asarray(a, dtype=np.float64)), bits), bits
-        )
+        return phases_from_indices(quantize_indices(np.exp(1j * np.pi * wrap_phase_action(a)), bits), bits)
     if mode == "discrete":
         return phases_from_indices(a, bits)
     raise ValueError(f"mode must be 'continuous', 'quantize' or 'discrete', got {mode!r}")

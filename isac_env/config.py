@@ -1,17 +1,24 @@
 """Frozen, validated configuration dataclasses.
 
 Every field has the paper's default (or the spec's recommendation where the paper is silent) and
-is checked in ``__post_init__``: a bad value raises ``ValueError`` naming the field and the allowed
-range. Configs are plain data (numpy-free), hashable, and can be overridden with
-``dataclasses.replace`` or as ``gym.make`` keyword arguments.
+is checked in ``__post_init__``: a value of the wrong type (a string, ``bool``, ``None``, a float
+for an integer field...) raises ``TypeError`` and a value out of range (including NaN, infinities
+and integers too large for a float) raises ``ValueError``; both messages name the field and the
+allowed range. Every range is finite and physically sane (distances, powers, counts), so no
+accepted config overflows or exhausts memory when sampled. Accepted values are stored normalised
+(Python ``int`` / ``float`` / ``str``; ``-0.0`` becomes ``0.0``), so configs are plain data,
+hashable, and can be overridden with ``dataclasses.replace`` or as ``gym.make`` keyword arguments.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
+
+import numpy as np
 
 __all__ = [
     "ROBUST_CSI_ERROR_PRESETS",
@@ -22,24 +29,45 @@ __all__ = [
     "check_choice",
     "check_int",
     "check_real",
+    "coerce_config",
     "split_kwargs",
 ]
 
 
-def check_int(name: str, value: Any, lo: int, hi: int | None = None) -> None:
-    """Raise ``ValueError`` unless ``value`` is an int in ``[lo, hi]``."""
-    if isinstance(value, bool) or not isinstance(value, int | _np_int()):
-        raise ValueError(
-            f"{name} must be an integer in [{lo}, {hi if hi is not None else 'inf'}], got {value!r}"
-        )
-    if value < lo or (hi is not None and value > hi):
-        raise ValueError(f"{name} must be in [{lo}, {hi if hi is not None else 'inf'}], got {value}")
+_C = TypeVar("_C")
+
+#: bound of unbounded counts (snapshots, horizon): keeps every count a sane machine integer
+_MAX_COUNT = 10**9
+#: shortest / longest link distance of a scenario (m); the path loss ``c0 d^-alpha`` diverges at 0
+_MIN_DIST_M = 0.1
+_MAX_DIST_M = 1e5
+#: largest channel tensor (complex entries) of one scenario (~64 MiB complex128)
+_MAX_ELEMENTS = 2**22
+#: largest Monte-Carlo draw tensor of one robust step (complex entries, ~256 MiB float64 pairs)
+_MAX_MC_ELEMENTS = 2**24
 
 
-def _np_int() -> type:
-    import numpy as np
+def _type_name(value: Any) -> str:
+    return type(value).__name__
 
-    return np.integer
+
+def check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
+    """Return ``value`` as a Python ``int`` after checking it is an integer in ``[lo, hi]``.
+
+    Python and NumPy integers are accepted; ``bool``, floats (even integral ones), strings and
+    anything else are rejected.
+
+    Raises:
+        TypeError: ``value`` is not an integer (message names ``name``).
+        ValueError: ``value`` is outside ``[lo, hi]`` (message names ``name``).
+    """
+    rng = f"[{lo}, {hi if hi is not None else 'inf'}]"
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer in {rng}, got {_type_name(value)} {value!r}")
+    v = int(value)
+    if v < lo or (hi is not None and v > hi):
+        raise ValueError(f"{name} must be in {rng}, got {v}")
+    return v
 
 
 def check_real(
@@ -51,30 +79,58 @@ def check_real(
     lo_open: bool = False,
     hi_open: bool = False,
     allow_inf: bool = False,
-) -> None:
-    """Raise ``ValueError`` unless ``value`` is a real number in the given interval."""
+) -> float:
+    """Return ``value`` as a Python ``float`` after checking it is a real number in the interval.
+
+    Python/NumPy ints and floats are accepted (``-0.0`` becomes ``0.0``); ``bool``, strings,
+    bytes, complex numbers and anything else are rejected, as are NaN, infinities (unless
+    ``allow_inf``) and integers too large for a float.
+
+    Raises:
+        TypeError: ``value`` is not a real number (message names ``name``).
+        ValueError: NaN, inf, overflow or out of range (message names ``name``).
+    """
     lb, rb = ("(" if lo_open else "["), (")" if hi_open else "]")
-    rng = f"{lb}{lo}, {hi}{rb}"
+    rng = f"{lb}{lo:.12g}, {hi:.12g}{rb}"
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a real number in {rng}, got {_type_name(value)} {value!r}")
     try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number in {rng}, got {value!r}") from None
-    if isinstance(value, bool) or math.isnan(v) or (math.isinf(v) and not allow_inf):
+        v = float(value) + 0.0  # + 0.0 maps -0.0 to 0.0
+    except OverflowError:
+        raise ValueError(f"{name} must be a finite real number in {rng}, got {value!r} (overflow)") from None
+    if math.isnan(v) or (math.isinf(v) and not allow_inf):
         raise ValueError(f"{name} must be a finite real number in {rng}, got {value!r}")
     if v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi):
         raise ValueError(f"{name} must be in {rng}, got {value!r}")
+    return v
 
 
-def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
-    """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
+def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> Any:
+    """Return ``value`` after checking it is one of ``choices`` (strings compared by equality).
+
+    Raises:
+        TypeError: ``value`` is not of the choices' type (e.g. a number for a string option).
+        ValueError: ``value`` is not one of ``choices``.
+    """
+    kinds = tuple({type(c) for c in choices})
+    if not isinstance(value, kinds):
+        raise TypeError(f"{name} must be one of {choices}, got {_type_name(value)} {value!r}")
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return str(value) if isinstance(value, str) else value
+
+
+def _set(obj: Any, name: str, value: Any) -> None:
+    """Store a validated (normalised) value on a frozen dataclass."""
+    object.__setattr__(obj, name, value)
 
 
 def split_kwargs(kwargs: dict[str, Any], *classes: type) -> list[dict[str, Any]]:
     """Split keyword arguments among dataclasses by field name; unknown names raise ``TypeError``."""
     out: list[dict[str, Any]] = [{} for _ in classes]
     for key, val in kwargs.items():
+        if not isinstance(key, str):
+            raise TypeError(f"argument names must be strings, got {key!r}")
         for i, cls in enumerate(classes):
             if key in {f.name for f in fields(cls)}:
                 out[i][key] = val
@@ -83,6 +139,24 @@ def split_kwargs(kwargs: dict[str, Any], *classes: type) -> list[dict[str, Any]]
             allowed = sorted({f.name for c in classes for f in fields(c)})
             raise TypeError(f"unknown argument {key!r}; allowed: {', '.join(allowed)}")
     return out
+
+
+def coerce_config(name: str, value: Any, cls: type[_C]) -> _C:
+    """``value`` as a ``cls`` config: ``None`` gives the defaults, a mapping its fields.
+
+    Raises:
+        TypeError: ``value`` is neither ``None``, a ``cls`` nor a mapping, or a mapping key is not
+            a field of ``cls`` (the message names ``name`` / the key).
+        ValueError: a field value is out of range (the message names the field).
+    """
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        (kw,) = split_kwargs(dict(value), cls)
+        return cls(**kw)
+    raise TypeError(f"{name} must be a {cls.__name__} or a dict of its fields, got {type(value).__name__}")
 
 
 @dataclass(frozen=True)
@@ -96,6 +170,11 @@ class RydbergISACConfig:
     Modelling switches (spec section 10): ``rsr_model`` ("linear" paper-literal / "distortion"),
     ``polarization`` ("mnkl" paper-literal / "mkl" / "kl"), ``noise_calibration``
     ("common" paper-literal / "per_user"), ``rar_los_k_factor`` (0 = pure clustered NLoS).
+
+    Validation (``__post_init__``): every field has a finite, physically sane range (distances in
+    [0.1, 1e5] m, ``crb_threshold`` in [1e-12, 100] rad^2, ...), and the channel tensors are bounded
+    in size. ``num_ris >= 2`` and ``num_bs_antennas >= 2``: with a single element the DoA FIM is
+    singular for every design (see :mod:`isac_env.physics.sensing`), so such a task is ill-posed.
     """
 
     num_users: int = 3  # K
@@ -137,34 +216,56 @@ class RydbergISACConfig:
     noise_calibration: str = "common"
 
     def __post_init__(self) -> None:
-        check_int("num_users", self.num_users, 1, 64)
-        check_int("num_cells", self.num_cells, 1, 1024)
-        check_int("num_ris", self.num_ris, 1, 4096)
-        check_int("num_bs_antennas", self.num_bs_antennas, 1, 256)
-        check_real("snr_db", self.snr_db, -50, 100)
-        check_real("rsr_db", self.rsr_db, -50, 100)
-        check_real("crb_threshold", self.crb_threshold, 0, lo_open=True)
-        check_int("num_snapshots", self.num_snapshots, 1)
-        check_real("rician_factor", self.rician_factor, 0, allow_inf=True)
-        check_real("p_max_dbm", self.p_max_dbm, -50, 80)
-        check_real("radar_noise_dbm", self.radar_noise_dbm, -250, 50)
-        check_real("alpha_t", self.alpha_t, 0, lo_open=True)
+        c = self
+        _set(c, "num_users", check_int("num_users", c.num_users, 1, 64))
+        _set(c, "num_cells", check_int("num_cells", c.num_cells, 1, 1024))
+        # N >= 2 and Nt >= 2: with a single element the steering derivative d a / d theta
+        # (n = 0 only) vanishes, so v_R (N = 1) or v_B (Nt = 1) is zero and the DoA FIM is singular
+        # for every design (tr CRB = inf), see isac_env.physics.sensing.
+        _set(c, "num_ris", check_int("num_ris", c.num_ris, 2, 4096))
+        _set(c, "num_bs_antennas", check_int("num_bs_antennas", c.num_bs_antennas, 2, 256))
+        for name, lo, hi in (("snr_db", -50, 100), ("rsr_db", -50, 100)):
+            _set(c, name, check_real(name, getattr(c, name), lo, hi))
+        _set(c, "crb_threshold", check_real("crb_threshold", c.crb_threshold, 1e-12, 100.0))
+        _set(c, "num_snapshots", check_int("num_snapshots", c.num_snapshots, 1, _MAX_COUNT))
+        _set(c, "rician_factor", check_real("rician_factor", c.rician_factor, 0, allow_inf=True))
+        _set(c, "p_max_dbm", check_real("p_max_dbm", c.p_max_dbm, -50, 80))
+        _set(c, "radar_noise_dbm", check_real("radar_noise_dbm", c.radar_noise_dbm, -250, 50))
+        _set(c, "alpha_t", check_real("alpha_t", c.alpha_t, 1e-9, 1e9))
         for name in ("d_br_m", "d_rt_m", "d_ru_m"):
-            check_real(name, getattr(self, name), 0, lo_open=True)
+            _set(c, name, check_real(name, getattr(c, name), _MIN_DIST_M, _MAX_DIST_M))
         for name in ("angle_bs_ris_rad", "angle_ris_bs_rad", "theta_r_rad"):
-            check_real(name, getattr(self, name), -math.pi, math.pi)
-        check_real("c0_db", self.c0_db, -200, 0)
+            _set(c, name, check_real(name, getattr(c, name), -math.pi, math.pi))
+        _set(c, "c0_db", check_real("c0_db", c.c0_db, -200, 0))
         for name in ("pl_exp_br", "pl_exp_rt", "pl_exp_bt", "pl_exp_ru", "pl_exp_bu"):
-            check_real(name, getattr(self, name), 1.0, 8.0)
-        check_int("num_clusters", self.num_clusters, 1, 1000)
-        check_int("num_rays", self.num_rays, 1, 1000)
-        check_real("ray_spread_deg", self.ray_spread_deg, 0, 90)
-        check_real("carrier_hz", self.carrier_hz, 0, lo_open=True)
-        check_real("max_delay_spread_s", self.max_delay_spread_s, 0, 1e-3)
-        check_choice("polarization", self.polarization, ("mnkl", "mkl", "kl"))
-        check_real("rar_los_k_factor", self.rar_los_k_factor, 0, allow_inf=True)
-        check_choice("rsr_model", self.rsr_model, ("linear", "distortion"))
-        check_choice("noise_calibration", self.noise_calibration, ("common", "per_user"))
+            _set(c, name, check_real(name, getattr(c, name), 1.0, 8.0))
+        _set(c, "num_clusters", check_int("num_clusters", c.num_clusters, 1, 1000))
+        _set(c, "num_rays", check_int("num_rays", c.num_rays, 1, 1000))
+        _set(c, "ray_spread_deg", check_real("ray_spread_deg", c.ray_spread_deg, 0, 90))
+        _set(c, "carrier_hz", check_real("carrier_hz", c.carrier_hz, 1e6, 1e12))
+        _set(c, "max_delay_spread_s", check_real("max_delay_spread_s", c.max_delay_spread_s, 0, 1e-3))
+        _set(c, "polarization", check_choice("polarization", c.polarization, ("mnkl", "mkl", "kl")))
+        _set(c, "rar_los_k_factor", check_real("rar_los_k_factor", c.rar_los_k_factor, 0, allow_inf=True))
+        _set(c, "rsr_model", check_choice("rsr_model", c.rsr_model, ("linear", "distortion")))
+        _set(
+            c,
+            "noise_calibration",
+            check_choice("noise_calibration", c.noise_calibration, ("common", "per_user")),
+        )
+        K, M, N, Nt = c.num_users, c.num_cells, c.num_ris, c.num_bs_antennas
+        if K * M * (N + Nt) + N * Nt > _MAX_ELEMENTS:
+            raise ValueError(
+                f"num_users * num_cells * (num_ris + num_bs_antennas) + num_ris * num_bs_antennas must be "
+                f"<= {_MAX_ELEMENTS} (channel and observation size), got {K * M * (N + Nt) + N * Nt}"
+            )
+        paths = c.num_clusters * c.num_rays
+        draw = M * max(N, Nt) * paths if c.polarization == "mnkl" else (M + max(N, Nt)) * paths
+        if draw > _MAX_ELEMENTS:
+            raise ValueError(
+                "num_cells * max(num_ris, num_bs_antennas) * num_clusters * num_rays (polarization "
+                f"'mnkl'; sum instead of product of the first two otherwise) must be <= {_MAX_ELEMENTS} "
+                f"(memory of one channel draw), got {draw}"
+            )
 
     def replace(self, **changes: Any) -> RydbergISACConfig:
         """Copy with fields replaced (validated)."""
@@ -197,13 +298,18 @@ class EnvConfig:
     obs_mode: str = "full"
 
     def __post_init__(self) -> None:
-        check_int("horizon", self.horizon, 1)
-        check_choice("channel_dynamics", self.channel_dynamics, ("static", "gauss_markov"))
-        check_real("gm_correlation", self.gm_correlation, 0.0, 1.0)
-        check_real("constraint_penalty", self.constraint_penalty, 0.0)
-        check_int("phase_bits", self.phase_bits, 0, 8)
-        check_choice("phase_action", self.phase_action, ("discrete", "quantize"))
-        check_choice("obs_mode", self.obs_mode, ("full", "effective"))
+        c = self
+        _set(c, "horizon", check_int("horizon", c.horizon, 1, _MAX_COUNT))
+        _set(
+            c,
+            "channel_dynamics",
+            check_choice("channel_dynamics", c.channel_dynamics, ("static", "gauss_markov")),
+        )
+        _set(c, "gm_correlation", check_real("gm_correlation", c.gm_correlation, 0.0, 1.0))
+        _set(c, "constraint_penalty", check_real("constraint_penalty", c.constraint_penalty, 0.0, 1e6))
+        _set(c, "phase_bits", check_int("phase_bits", c.phase_bits, 0, 8))
+        _set(c, "phase_action", check_choice("phase_action", c.phase_action, ("discrete", "quantize")))
+        _set(c, "obs_mode", check_choice("obs_mode", c.obs_mode, ("full", "effective")))
 
 
 #: CSI-error levels ``delta^2`` of the robust paper's figures (robust_isac spec section 10, [A]):
@@ -240,6 +346,11 @@ class RobustISACConfig:
     Action-range fields (``p_min_dbm``, ``p_max_dbm``), the Monte-Carlo settings (``mc_draws``,
     ``mc_method``) and the certification variant (``restriction``) define the task's evaluation.
     ``phase_bits = 0`` means continuous RIS phases (the paper's "continuous phase" curve).
+
+    Validation (``__post_init__``): every field has a finite, physically sane range, the links keep
+    at least 0.1 m (the path loss diverges at 0) and the Monte-Carlo draws of one step are bounded
+    in size. ``num_bs_antennas >= 2``: with one antenna ``Xi_t = 0`` and the CRB is infinite for every
+    design. ``rate_threshold >= 1e-6`` bit/s/Hz keeps ``gamma = 2^R - 1`` representable.
     """
 
     num_bs_antennas: int = 16  # Nt
@@ -286,44 +397,91 @@ class RobustISACConfig:
     mc_method: str = "projected"  # "projected" | "effective" | "full": exact samplers, see rate_outage_mc
 
     def __post_init__(self) -> None:
-        check_int("num_bs_antennas", self.num_bs_antennas, 1, 256)
-        check_int("num_users", self.num_users, 1, 64)
-        check_int("num_targets", self.num_targets, 1, 64)
-        check_int("num_ris", self.num_ris, 0, 1024)
-        check_int("phase_bits", self.phase_bits, 0, 8)
-        check_int("num_snapshots", self.num_snapshots, 1)
-        check_real("noise_dbm", self.noise_dbm, -250, 50)
-        check_real("rate_threshold", self.rate_threshold, 0, 50, lo_open=True)
-        check_real("crb_threshold", self.crb_threshold, 0, lo_open=True)
-        check_real("rho_c", self.rho_c, 0, 1, lo_open=True, hi_open=True)
-        check_real("rho_s", self.rho_s, 0, 1, lo_open=True, hi_open=True)
-        check_real("rho_split", self.rho_split, 0, 1, lo_open=True, hi_open=True)
-        check_choice("restriction", self.restriction, ROBUST_RESTRICTIONS)
-        check_choice(
-            "csi_error_model", self.csi_error_model, ("relative", "relative_unnormalized", "absolute")
+        c = self
+        # Nt >= 2: with one antenna the steering derivative d a / d theta (n = 0 only) vanishes,
+        # so Xi_t = tr(dA^H dA R) = 0 and the CRB (10) is infinite for every design.
+        _set(c, "num_bs_antennas", check_int("num_bs_antennas", c.num_bs_antennas, 2, 256))
+        _set(c, "num_users", check_int("num_users", c.num_users, 1, 64))
+        _set(c, "num_targets", check_int("num_targets", c.num_targets, 1, 64))
+        _set(c, "num_ris", check_int("num_ris", c.num_ris, 0, 1024))
+        _set(c, "phase_bits", check_int("phase_bits", c.phase_bits, 0, 8))
+        _set(c, "num_snapshots", check_int("num_snapshots", c.num_snapshots, 1, _MAX_COUNT))
+        _set(c, "noise_dbm", check_real("noise_dbm", c.noise_dbm, -250, 50))
+        # >= 1e-6 bit/s/Hz keeps gamma = 2^R - 1 >= 6.9e-7 (Phi_k = W_k / gamma - ... stays finite)
+        _set(c, "rate_threshold", check_real("rate_threshold", c.rate_threshold, 1e-6, 50))
+        _set(c, "crb_threshold", check_real("crb_threshold", c.crb_threshold, 1e-12, 100.0))
+        for name in ("rho_c", "rho_s"):
+            _set(c, name, check_real(name, getattr(c, name), 1e-9, 1 - 1e-9))
+        _set(c, "rho_split", check_real("rho_split", c.rho_split, 1e-6, 1 - 1e-6))
+        _set(c, "restriction", check_choice("restriction", c.restriction, ROBUST_RESTRICTIONS))
+        _set(
+            c,
+            "csi_error_model",
+            check_choice(
+                "csi_error_model", c.csi_error_model, ("relative", "relative_unnormalized", "absolute")
+            ),
         )
-        check_real("csi_error_delta2", self.csi_error_delta2, 0, 10)
-        check_real("csi_error_abs_d_db", self.csi_error_abs_d_db, -300, 300)
-        check_real("csi_error_abs_g_db", self.csi_error_abs_g_db, -300, 300)
-        check_real("rct_error_ratio", self.rct_error_ratio, 0, 10)
+        _set(c, "csi_error_delta2", check_real("csi_error_delta2", c.csi_error_delta2, 0, 10))
+        for name in ("csi_error_abs_d_db", "csi_error_abs_g_db"):
+            _set(c, name, check_real(name, getattr(c, name), -300, 300))
+        _set(c, "rct_error_ratio", check_real("rct_error_ratio", c.rct_error_ratio, 0, 10))
         for name in ("ris_x_m", "ris_y_m", "user_center_x_m", "user_center_y_m"):
-            check_real(name, getattr(self, name), -1e4, 1e4)
-        check_real("user_radius_m", self.user_radius_m, 0, 1e4)
-        check_real("target_radius_m", self.target_radius_m, 0, 1e4, lo_open=True)
-        check_real("target_min_radius_m", self.target_min_radius_m, 0, self.target_radius_m, lo_open=True)
-        check_real("c0_db", self.c0_db, -200, 0)
+            _set(c, name, check_real(name, getattr(c, name), -1e4, 1e4))
+        _set(c, "user_radius_m", check_real("user_radius_m", c.user_radius_m, 0, 1e4))
+        _set(c, "target_radius_m", check_real("target_radius_m", c.target_radius_m, _MIN_DIST_M, 1e4))
+        _set(
+            c,
+            "target_min_radius_m",
+            check_real("target_min_radius_m", c.target_min_radius_m, _MIN_DIST_M, 1e4),
+        )
+        if c.target_min_radius_m > c.target_radius_m:
+            raise ValueError(
+                f"target_min_radius_m ({c.target_min_radius_m:g} m) must not exceed target_radius_m "
+                f"({c.target_radius_m:g} m)"
+            )
+        _set(c, "c0_db", check_real("c0_db", c.c0_db, -200, 0))
         for name in ("pl_exp_d", "pl_exp_r", "pl_exp_g"):
-            check_real(name, getattr(self, name), 1.0, 8.0)
+            _set(c, name, check_real(name, getattr(c, name), 1.0, 8.0))
         for name in ("rician_d", "rician_r", "rician_g"):
-            check_real(name, getattr(self, name), 0, allow_inf=True)
-        check_real("wavelength_m", self.wavelength_m, 0, 10, lo_open=True)
-        check_real("rcs_m2", self.rcs_m2, 0, 1e6, lo_open=True)
-        check_real("p_max_dbm", self.p_max_dbm, -100, 80)
-        check_real("p_min_dbm", self.p_min_dbm, -200, self.p_max_dbm, hi_open=True)
-        check_int("mc_draws", self.mc_draws, 1, 10_000_000)
-        check_choice("mc_method", self.mc_method, ("projected", "effective", "full"))
-        if math.hypot(self.user_center_x_m, self.user_center_y_m) <= self.user_radius_m:
-            raise ValueError("user_radius_m must be smaller than the BS-to-disk-centre distance")
+            _set(c, name, check_real(name, getattr(c, name), 0, allow_inf=True))
+        _set(c, "wavelength_m", check_real("wavelength_m", c.wavelength_m, 1e-4, 10))
+        _set(c, "rcs_m2", check_real("rcs_m2", c.rcs_m2, 1e-6, 1e6))
+        _set(c, "p_max_dbm", check_real("p_max_dbm", c.p_max_dbm, -100, 80))
+        _set(c, "p_min_dbm", check_real("p_min_dbm", c.p_min_dbm, -200, 80))
+        if not c.p_min_dbm < c.p_max_dbm:
+            raise ValueError(
+                f"p_min_dbm ({c.p_min_dbm:g} dBm) must be smaller than p_max_dbm ({c.p_max_dbm:g} dBm)"
+            )
+        _set(c, "mc_draws", check_int("mc_draws", c.mc_draws, 1, 10_000_000))
+        _set(c, "mc_method", check_choice("mc_method", c.mc_method, ("projected", "effective", "full")))
+        # minimum link distances (the path loss c0 d^-alpha diverges at d = 0)
+        d_bs_disk = math.hypot(c.user_center_x_m, c.user_center_y_m) - c.user_radius_m
+        if d_bs_disk < _MIN_DIST_M:
+            raise ValueError(
+                f"user_radius_m must be at least {_MIN_DIST_M} m smaller than the BS-to-disk-centre "
+                f"distance (user_center_x_m, user_center_y_m), got a gap of {d_bs_disk:g} m"
+            )
+        if math.hypot(c.ris_x_m, c.ris_y_m) < _MIN_DIST_M:
+            raise ValueError(f"ris_x_m, ris_y_m: the RIS must be at least {_MIN_DIST_M} m from the BS")
+        d_ris_disk = (
+            math.hypot(c.user_center_x_m - c.ris_x_m, c.user_center_y_m - c.ris_y_m) - c.user_radius_m
+        )
+        if d_ris_disk < _MIN_DIST_M:
+            raise ValueError(
+                f"user_radius_m: the user disk must stay at least {_MIN_DIST_M} m from the RIS "
+                f"(ris_x_m, ris_y_m), got a gap of {d_ris_disk:g} m"
+            )
+        K, N, Nt, T = c.num_users, c.num_ris, c.num_bs_antennas, c.num_targets
+        per_draw = {"projected": K * K, "effective": K * Nt, "full": K * Nt * (N + 1)}[c.mc_method] + T
+        if c.mc_draws * per_draw > _MAX_MC_ELEMENTS:
+            raise ValueError(
+                f"mc_draws * (size of one draw of mc_method {c.mc_method!r}) must be <= {_MAX_MC_ELEMENTS} "
+                f"(memory of one step's Monte-Carlo draws), got {c.mc_draws} * {per_draw}"
+            )
+        if K * N * Nt > _MAX_ELEMENTS:
+            raise ValueError(
+                f"num_users * num_ris * num_bs_antennas must be <= {_MAX_ELEMENTS}, got {K * N * Nt}"
+            )
 
     def replace(self, **changes: Any) -> RobustISACConfig:
         """Copy with fields replaced (validated)."""

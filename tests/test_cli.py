@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +107,32 @@ def test_compare_quick_baselines(tmp_path: Path) -> None:
     assert list(summary["policy"]) == ["random_mrt", "random_zf", "random"]
     assert (tmp_path / "compare.png").stat().st_size > 0
     assert summary.loc[0, "gap_mean"] == 0.0
+    assert (summary["n_solved"] == summary["n"]).all() and (summary["solved_rate"] == 1.0).all()
+    head = next(ln for ln in text.splitlines() if ln.startswith("policy "))
+    assert "feasible" in head and "solved" not in head  # the table shows it only below 100%
+
+
+def test_table_shows_solved_draws_below_100_percent() -> None:
+    from agents.cli import _table
+
+    summary = pd.DataFrame(
+        {
+            "policy": ["robust_scheme2", "robust_random"],
+            "n": [50, 50],
+            "n_solved": [49, 50],
+            "solved_rate": [0.98, 1.0],
+            "mean": [-9.768, 1.5],
+            "ci95": [0.5, 0.6],
+            "feasible_rate": [0.98, 0.4],
+            "latency_ms": [250.0, 100.0],
+            "gap_mean": [0.0, 10.0],
+            "gap_ci95": [0.0, 1.0],
+        }
+    )
+    head, _, first, second = _table(summary, "power_dbm", "robust_scheme2").splitlines()
+    assert "solved" in head.split() and "solved draws" in head
+    assert first.split()[:4] == ["robust_scheme2", "50", "49/50", "-9.768"]
+    assert second.split()[2] == "50/50"
 
 
 def test_figure_list_and_quick(tmp_path: Path) -> None:
@@ -225,3 +252,194 @@ def test_compare_skips_shipped_agents_of_another_scenario(tmp_path: Path) -> Non
     assert res.exit_code == 0, res.output
     assert "skipping shipped agent" in res.output
     assert list(pd.read_csv(tmp_path / "compare.csv")["policy"]) == ["random_mrt"]
+
+
+# --------------------------------------------------------------------- robustness: bad inputs
+EVAL_QUICK = ["evaluate", "--quick", *TINY, "--workers", "1"]
+
+
+def invoke_error(*args: str) -> str:
+    """Run a command that must fail on its input: exit code 2, one ``isac: error:`` line, no traceback."""
+    res = CliRunner().invoke(main, list(args))
+    assert res.exit_code == 2, (res.output, res.exception)
+    assert "Traceback" not in res.output
+    # stderr may hold a progress bar (redrawn with \r) before the error
+    lines = [ln for ln in re.split(r"[\r\n]", res.stderr) if ln.strip()]
+    assert lines and lines[-1].startswith("isac: error: "), res.stderr
+    assert not [ln for ln in lines[:-1] if "error" in ln.lower()], res.stderr
+    return lines[-1]
+
+
+def _tiny_rows(out: Path) -> None:
+    """Two policies x two draws (four rows) in ``out``."""
+    invoke(*EVAL_QUICK, "-p", "random_mrt", "-p", "random", "--out", str(out))
+
+
+def test_a_locked_results_file_refuses_a_second_run(tmp_path: Path) -> None:
+    import fcntl
+
+    out = tmp_path / "rows.csv"
+    with open(tmp_path / "rows.csv.lock", "w") as held:  # another run holds the lock
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        err = invoke_error(*EVAL_QUICK, "-p", "random", "--out", str(out))
+        assert "being written by another run" in err and str(out) in err
+        assert not out.exists()
+    invoke(*EVAL_QUICK, "-p", "random", "--out", str(out))  # released: runs
+    assert len(pd.read_csv(out)) == 2
+
+
+def test_duplicate_rows_are_reported_and_counted_once(tmp_path: Path) -> None:
+    out = tmp_path / "rows.csv"
+    invoke(*EVAL_QUICK, "-p", "random", "--out", str(out))
+    lines = out.read_text().splitlines(keepends=True)
+    out.write_text("".join([*lines, lines[1]]))  # e.g. two runs interleaved before the lock existed
+    res = CliRunner().invoke(main, [*EVAL_QUICK, "-p", "random", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    warn = [ln for ln in res.stderr.splitlines() if ln.startswith("isac: warning:")]
+    assert len(warn) == 1 and "1 duplicate row" in warn[0] and str(out) in warn[0]
+    row = next(ln for ln in res.stdout.splitlines() if ln.startswith("random "))
+    assert row.split()[1] == "2"  # n: the duplicate is not counted
+
+
+def _bank(tmp_path: Path) -> Path:
+    from isac_env.bank import ChannelBank
+    from isac_env.config import RydbergISACConfig
+
+    return Path(ChannelBank.generate(RydbergISACConfig(**SMALL_RAR), 3, 0).save(tmp_path / "bank.npz"))
+
+
+def test_evaluate_with_a_channel_bank_file(tmp_path: Path) -> None:
+    bank = _bank(tmp_path)
+    invoke(*EVAL_QUICK, f"--set=channel_bank={bank}", "-p", "random", "--out", str(tmp_path / "r.csv"))
+    assert len(pd.read_csv(tmp_path / "r.csv")) == 2
+
+
+def _agent_folder(tmp_path: Path, config: str) -> Path:
+    run = tmp_path / "agent"
+    run.mkdir()
+    (run / "config.yaml").write_text(config)
+    return run
+
+
+def _malformed(tmp_path: Path, case: str) -> tuple[list[str], str]:
+    """``(isac arguments, text the error must contain)`` for one kind of malformed input."""
+    from agents.evaluate import EvalSet
+
+    out = tmp_path / "rows.csv"
+    if case == "csv without a policy column":
+        out.write_text("name,value\na,1\n")
+        return [*EVAL_QUICK, "-p", "random", "--out", str(out)], "'policy'"
+    if case == "torn row mid-file":
+        _tiny_rows(out)
+        lines = out.read_text().splitlines(keepends=True)
+        lines[2] = lines[2][: len(lines[2]) // 3] + "\n"
+        out.write_text("".join(lines))
+        return [*EVAL_QUICK, "-p", "random", "--out", str(out)], "line 3"
+    es = EvalSet("isac_env/RydbergISAC-v0", SMALL_RAR, 0, 2)
+    if case == "eval set without hash":
+        f = es.save(tmp_path / "set.json")
+        doc = json.loads(f.read_text())
+        del doc["hash"]
+        f.write_text(json.dumps(doc))
+        return ["evaluate", "--eval-set", str(f), "-p", "random", "--out", str(out)], "'hash'"
+    if case == "truncated eval set npz":
+        f = es.save(tmp_path / "set.npz")
+        f.write_bytes(f.read_bytes()[:300])
+        return ["evaluate", "--eval-set", str(f), "-p", "random", "--out", str(out)], "set.npz"
+    if case == "truncated channel bank npz":
+        bank = _bank(tmp_path)
+        bank.write_bytes(bank.read_bytes()[:-200])
+        return [*EVAL_QUICK, f"--set=channel_bank={bank}", "-p", "random", "--out", str(out)], "bank.npz"
+    if case == "invalid config.yaml":
+        run = _agent_folder(tmp_path, "env_id: [unclosed\n  algo: : ppo\n")
+        (run / "policy.pth").write_bytes(b"")
+        (run / "model.zip").write_bytes(b"")
+        return [*EVAL_QUICK, "-p", f"ag={run}", "--out", str(out)], "config.yaml"
+    if case == "config.yaml not a mapping":
+        run = _agent_folder(tmp_path, "- just\n- a list\n")
+        (run / "policy.pth").write_bytes(b"")
+        (run / "model.zip").write_bytes(b"")
+        return [*EVAL_QUICK, "-p", f"ag={run}", "--out", str(out)], "config.yaml"
+    raise AssertionError(case)
+
+
+MALFORMED = [
+    "csv without a policy column",
+    "torn row mid-file",
+    "eval set without hash",
+    "truncated eval set npz",
+    "truncated channel bank npz",
+    "invalid config.yaml",
+    "config.yaml not a mapping",
+]
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_malformed_input_is_a_one_line_error(tmp_path: Path, case: str) -> None:
+    args, must = _malformed(tmp_path, case)
+    err = invoke_error(*args)
+    assert must in err, err
+
+
+def test_malformed_input_exit_code_in_a_real_process(tmp_path: Path) -> None:
+    args, must = _malformed(tmp_path, "torn row mid-file")
+    before = (tmp_path / "rows.csv").read_bytes()
+    res = subprocess.run(
+        [sys.executable, "-m", "agents.cli", *args], capture_output=True, text=True, timeout=300
+    )
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("isac: error: results file ") and must in lines[0]
+    assert (tmp_path / "rows.csv").read_bytes() == before  # the file is left for the user to repair
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny trained PPO run folder (64 steps), shared by the checkpoint tests."""
+    runs = tmp_path_factory.mktemp("runs")
+    args = ["train", "isac_env/RydbergISAC-v0", "--algo", "ppo", "--timesteps", "64", *TINY]
+    args += ["--hp", "n_steps=32", "--hp", "batch_size=32", "--hp", "n_epochs=1", "--no-progress"]
+    return Path(invoke(*args, "--run-dir", str(runs)).strip().splitlines()[-1])
+
+
+def test_corrupt_policy_weights_are_a_one_line_error(tmp_path: Path, trained_run: Path) -> None:
+    import shutil
+
+    run = Path(shutil.copytree(trained_run, tmp_path / "run"))
+    weights = [f for f in ("policy.pth", "model.zip") if (run / f).exists()]
+    assert weights
+    for f in weights:  # truncated, as by an interrupted copy
+        data = (run / f).read_bytes()
+        (run / f).write_bytes(data[: len(data) // 2])
+    err = invoke_error(*EVAL_QUICK, "-p", f"ag={run}", "--out", str(tmp_path / "r.csv"))
+    assert str(run) in err, err
+
+
+def test_sigkilled_run_leaves_no_stale_lock_and_resumes(tmp_path: Path) -> None:
+    """SIGKILL mid-run: the kernel drops the lock; the resumed run completes every row once."""
+    import signal
+    import time
+
+    out = tmp_path / "rows.csv"
+    args = [sys.executable, "-m", "agents.cli", *EVAL_QUICK, "--draws", "8", "-p", "fp_mm_admm"]
+    args = [a for a in args if a != "--quick"] + ["--out", str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if out.exists() and out.read_text().count("\n") >= 3:  # header + 2 rows
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert (tmp_path / "rows.csv.lock").exists()
+    before = len(pd.read_csv(out))
+    assert 2 <= before < 8
+    res = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    df = pd.read_csv(out)
+    assert len(df) == 8 and not df.duplicated(["policy", "eval_set", "trial"]).any()

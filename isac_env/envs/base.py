@@ -19,7 +19,31 @@ from numpy.typing import NDArray
 
 from ..config import EnvConfig
 
+__all__ = ["COST_CAP", "ISACEnv", "check_reset_options"]
+
 ScenarioT = TypeVar("ScenarioT")
+
+#: Cap of a CRB ratio ``CRB / eps - 1`` (and so of RydbergISAC's cost): a design whose DoA FIM is
+#: singular (or numerically so) has an infinite CRB; metrics report ``min(CRB, (1 + COST_CAP) eps)``
+#: and the cost ``min(CRB / eps - 1, COST_CAP)``, so rewards, costs, infos and observations stay finite.
+COST_CAP = 1e6
+
+
+def check_reset_options(options: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """``options`` of ``reset`` as a dict, checking its keys.
+
+    Raises:
+        TypeError: ``options`` is neither ``None`` nor a dict.
+        ValueError: an unknown key (the message names it and the allowed ones).
+    """
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict or None, got {type(options).__name__}")
+    unknown = [k for k in options if k not in allowed]
+    if unknown:
+        raise ValueError(f"unknown reset option(s) {unknown}; allowed: {list(allowed)}")
+    return options
 
 
 class ISACEnv(gym.Env, Generic[ScenarioT]):
@@ -82,9 +106,14 @@ class ISACEnv(gym.Env, Generic[ScenarioT]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[NDArray[np.float32], dict[str, Any]]:
-        """Draw a new scenario. ``options={"scenario": s}`` replays a given scenario instead."""
+        """Draw a new scenario. ``options={"scenario": s}`` replays a given scenario instead.
+
+        Raises:
+            ValueError: an unknown key in ``options`` (only ``"scenario"`` is read).
+        """
+        options = check_reset_options(options, ("scenario",))
         super().reset(seed=seed)
-        if options and options.get("scenario") is not None:
+        if options.get("scenario") is not None:
             self._scenario = options["scenario"]
         else:
             self._scenario = self._sample_scenario(self.np_random)

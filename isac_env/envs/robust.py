@@ -12,10 +12,10 @@ from numpy.typing import NDArray
 
 from .. import codecs
 from ..codecs import OBS_BOUND, cplx_features
-from ..config import EnvConfig, RobustISACConfig, split_kwargs
+from ..config import EnvConfig, RobustISACConfig, coerce_config, split_kwargs
 from ..physics import robust
 from ..physics.units import w_to_dbm
-from .base import ISACEnv
+from .base import COST_CAP, ISACEnv
 
 __all__ = ["RobustISACEnv", "RobustTask"]
 
@@ -53,8 +53,8 @@ class RobustTask:
         ``env_config`` whose non-zero ``phase_bits`` contradicts the scenario's raises ``ValueError``.
         """
         sc_kw, env_kw = split_kwargs(kwargs, RobustISACConfig, EnvConfig)
-        cfg = (config or RobustISACConfig()).replace(**sc_kw)
-        env_config = env_config or EnvConfig()
+        cfg = coerce_config("config", config, RobustISACConfig).replace(**sc_kw)
+        env_config = coerce_config("env_config", env_config, EnvConfig)
         if env_config.phase_bits not in (0, cfg.phase_bits):
             raise ValueError(
                 f"phase_bits is a RobustISACConfig field ({cfg.phase_bits}); "
@@ -182,11 +182,17 @@ class RobustTask:
         """Task metrics (``info["metrics"]``) of ``(W, phi)``: :func:`robust.evaluate_draws` plus ``power_dbm``.
 
         Monte Carlo over the given ``draws`` (:meth:`draw` / :meth:`draw_rows`), certification with
-        ``config.restriction``.
+        ``config.restriction``. ``power_dbm`` is floored at ``p_min_dbm`` (the lowest power an action
+        can request; ``power_w`` stays raw, e.g. 0 for ``W = 0``), so ``-power_dbm / 10`` never exceeds
+        ``-p_min_dbm / 10``. ``crb_est`` / ``crb_true`` are capped at ``(1 + COST_CAP) eps_t`` (a
+        precoder with ``Xi_t = 0`` has an infinite CRB); values under the cap are unchanged.
         """
         v = robust.v_from_phi(phi)
         m = robust.evaluate_draws(scenario, W, v, draws, self.config.restriction)
-        m["power_dbm"] = w_to_dbm(np.maximum(m["power_w"], 1e-300))
+        m["power_dbm"] = np.maximum(w_to_dbm(np.maximum(m["power_w"], 1e-300)), self.config.p_min_dbm)
+        cap = (1.0 + COST_CAP) * np.asarray(scenario.eps)
+        m["crb_est"] = np.minimum(m["crb_est"], cap)
+        m["crb_true"] = np.minimum(m["crb_true"], cap)
         return m
 
     def reward(self, metrics: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
@@ -324,7 +330,14 @@ class RobustISACEnv(ISACEnv[robust.RobustScenario]):
     ``power_dbm``, ``outage`` / ``rate_est`` / ``rate_true`` / ``rate_margin`` / ``outage_violation``
     ``[K]``, ``crb_failure`` / ``crb_failure_exact`` / ``crb_est`` / ``crb_true`` / ``crb_margin`` /
     ``crb_violation`` ``[T]``, ``certified`` (bool, safe approximation). ``*_true`` use the scenario's
-    one stored truth draw and are for evaluation only.
+    one stored truth draw and are for evaluation only. ``power_dbm`` is floored at ``p_min_dbm`` and
+    ``crb_est`` / ``crb_true`` are capped at ``(1 + 1e6) eps_t`` (infinite for a precoder blind to a
+    target), so every metric is finite.
+
+    Ranges (every value finite), for ``P_dBm`` in ``[p_min_dbm, p_max_dbm]`` (any action):
+    ``cost`` in ``[0, K (1 - rho_c) + T (1 - rho_s)]``; ``r`` in
+    ``[-p_max_dbm / 10 - lambda (K (1 - rho_c) + T (1 - rho_s)), -p_min_dbm / 10]``, by default
+    ``[-41, 4]``; ``reward_terms["power"]`` in ``[-p_max_dbm / 10, -p_min_dbm / 10]``.
 
     ## Episode End
     Never terminated; truncated after ``horizon`` steps. ``channel_dynamics="static"`` (default) keeps
@@ -335,7 +348,10 @@ class RobustISACEnv(ISACEnv[robust.RobustScenario]):
     ## Arguments
     Every field of :class:`~isac_env.config.RobustISACConfig` (scenario, task, Monte Carlo) and
     :class:`~isac_env.config.EnvConfig` (episode) as a keyword argument of ``gym.make``, or
-    ``config=RobustISACConfig(...)`` / ``env_config=EnvConfig(...)``. ``phase_bits`` is the scenario's b.
+    ``config=RobustISACConfig(...)`` / ``env_config=EnvConfig(...)`` (or dicts of their fields).
+    ``phase_bits`` is the scenario's b. A value of the wrong type raises ``TypeError``, one out of
+    range ``ValueError``, both naming the field (``num_bs_antennas >= 2``: with one antenna the CRB is
+    infinite for every design). ``reset(options=...)`` accepts only ``"scenario"``.
 
     ## Version History
     * v0: initial release.

@@ -14,12 +14,15 @@ from numpy.typing import NDArray
 from .. import codecs
 from ..bank import ChannelBank, as_channel_bank
 from ..codecs import OBS_BOUND, cplx_features
-from ..config import EnvConfig, RydbergISACConfig, split_kwargs
+from ..config import EnvConfig, RydbergISACConfig, coerce_config, split_kwargs
 from ..physics import rar
 from ..physics.channels import effective_channel
-from .base import ISACEnv
+from .base import COST_CAP, ISACEnv
 
-__all__ = ["OBS_BOUND", "RydbergISACEnv", "RydbergTask"]
+__all__ = ["COST_CAP", "OBS_BOUND", "RydbergISACEnv", "RydbergTask"]
+
+#: the BS-target distance d_BT must be at least this (m): its path loss diverges at 0
+_MIN_TARGET_DIST_M = 0.1
 
 #: metrics with one entry per user (lists in the single env's info)
 _PER_USER = ("sinr", "rate")
@@ -48,11 +51,15 @@ class RydbergTask:
     ) -> RydbergTask:
         """Merge ``gym.make`` keyword arguments into the two configs (unknown names raise ``TypeError``)."""
         sc_kw, env_kw = split_kwargs(kwargs, RydbergISACConfig, EnvConfig)
-        env_config = env_config or EnvConfig()
-        return cls(
-            (config or RydbergISACConfig()).replace(**sc_kw),
-            EnvConfig(**{**env_config.__dict__, **env_kw}),
-        )
+        cfg = coerce_config("config", config, RydbergISACConfig).replace(**sc_kw)
+        env_config = coerce_config("env_config", env_config, EnvConfig)
+        d_bt = rar.rar_geometry(cfg)["d_BT"]
+        if not d_bt >= _MIN_TARGET_DIST_M:
+            raise ValueError(
+                "d_br_m, d_rt_m, angle_bs_ris_rad, theta_r_rad place the target "
+                f"{d_bt:.3g} m from the BS; it must be at least {_MIN_TARGET_DIST_M} m away"
+            )
+        return cls(cfg, EnvConfig(**{**env_config.__dict__, **env_kw}))
 
     # ------------------------------------------------------------------ sizes and spaces
     @cached_property
@@ -127,16 +134,22 @@ class RydbergTask:
 
         ``sum_rate`` (bit/s/Hz), ``sinr`` / ``rate`` ``[..., K]``, ``crb_trace`` (rad^2),
         ``power_w``, ``power_dbm``, ``crb_violation = max(0, tr CRB / eps - 1)``.
+
+        A singular DoA FIM (``tr CRB = inf``, e.g. a precoder orthogonal to the sensing directions)
+        is reported at the cap: ``crb_trace <= (1 + COST_CAP) eps`` and ``crb_violation <= COST_CAP``
+        (values under the cap are unchanged), and ``power_dbm`` is floored at -2970 dBm (1e-300 W;
+        only ``W = 0``, which no action decodes to, reaches it), so every metric is finite.
         """
         m = rar.evaluate(scenario, W, phi)
+        eps = np.asarray(scenario.eps)
         return {
             "sum_rate": m["sum_rate"],
             "sinr": m["sinr"],
             "rate": m["rate"],
-            "crb_trace": m["crb_trace"],
+            "crb_trace": np.minimum(m["crb_trace"], (1.0 + COST_CAP) * eps),
             "power_w": m["power_w"],
-            "power_dbm": 10.0 * np.log10(m["power_w"]) + 30.0,
-            "crb_violation": m["crb_violation"],
+            "power_dbm": 10.0 * np.log10(np.maximum(m["power_w"], 1e-300)) + 30.0,
+            "crb_violation": np.minimum(m["crb_violation"], COST_CAP),
         }
 
     def reward(self, metrics: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
@@ -251,10 +264,16 @@ class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
     reset).
 
     ## Rewards
-    ``r = U_com - lambda * max(0, tr CRB / eps - 1)`` with ``U_com`` in bit/s/Hz and
-    ``lambda = constraint_penalty`` (default 10). ``info["reward_terms"] = {"sum_rate",
-    "crb_penalty"}`` (they sum to r), ``info["cost"] = max(0, tr CRB / eps - 1)``,
-    ``info["metrics"] = {sum_rate, sinr, rate, crb_trace, power_w, power_dbm}``.
+    ``r = U_com - lambda * min(max(0, tr CRB / eps - 1), C)`` with ``U_com`` in bit/s/Hz,
+    ``lambda = constraint_penalty`` (default 10, at most 1e6) and the cap ``C = COST_CAP = 1e6`` (only a
+    singular or nearly singular FIM reaches it; ``info["metrics"]["crb_trace"]`` is capped at
+    ``(1 + C) eps`` alike). ``info["reward_terms"] = {"sum_rate", "crb_penalty"}`` (they sum to r),
+    ``info["cost"] = min(max(0, tr CRB / eps - 1), C)``,
+    ``info["metrics"] = {sum_rate, sinr, rate, crb_trace, power_w, power_dbm, crb_violation}``.
+
+    Ranges (every value finite): ``cost`` in ``[0, C]``; ``sum_rate`` in ``[0, inf)`` (finite, it
+    grows with the SNR); ``r`` in ``[-lambda C, sum_rate]``, i.e. ``r >= -lambda C`` and ``r <= U_com``
+    with equality when the CRB constraint holds.
 
     ## Episode End
     Never terminated; truncated after ``horizon`` steps. ``channel_dynamics="static"`` keeps one
@@ -264,7 +283,11 @@ class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
     ## Arguments
     Every field of :class:`~isac_env.config.RydbergISACConfig` (scenario) and
     :class:`~isac_env.config.EnvConfig` (episode) as a keyword argument of ``gym.make``, or
-    ``config=RydbergISACConfig(...)`` / ``env_config=EnvConfig(...)``.
+    ``config=RydbergISACConfig(...)`` / ``env_config=EnvConfig(...)`` (or dicts of their fields).
+    A value of the wrong type raises ``TypeError``, one out of range ``ValueError``, both naming the
+    field; configs that make the task ill-posed are rejected (``num_ris`` and ``num_bs_antennas``
+    must be >= 2: with one element the DoA FIM is singular for every design).
+    ``reset(options=...)`` accepts only ``"scenario"``; another key raises ``ValueError``.
 
     ## Version History
     * v0: initial release.

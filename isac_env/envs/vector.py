@@ -39,9 +39,11 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
+from .. import codecs
 from ..bank import ChannelBank, as_channel_bank
 from ..config import EnvConfig, RobustISACConfig, RydbergISACConfig
 from ..physics import rar, robust
+from .base import check_reset_options
 from .robust import RobustTask
 from .rydberg import RydbergTask
 
@@ -159,6 +161,8 @@ class ISACVectorEnv(VectorEnv, Generic[ScenarioT]):
             raise ValueError(
                 f"autoreset_mode must be one of {[m.value for m in AutoresetMode]}, got {autoreset_mode!r}"
             ) from None
+        if not isinstance(copy, bool | np.bool_):
+            raise TypeError(f"copy must be a bool, got {type(copy).__name__} {copy!r}")
         self.num_envs = int(num_envs)
         self.env_config = env_config
         self.autoreset_mode = mode
@@ -195,6 +199,10 @@ class ISACVectorEnv(VectorEnv, Generic[ScenarioT]):
     ) -> tuple[dict[str, NDArray], NDArray[np.float64], dict[str, NDArray], NDArray[np.float64]]:
         """Decode and evaluate ``actions`` (batched over ``rows``); return ``(metrics, reward,
         reward_terms, cost)`` arrays over ``rows``."""
+
+    @abstractmethod
+    def _check_actions(self, actions: Any) -> None:
+        """Validate a full batch of actions ``[B, ...]`` (``ValueError`` if malformed)."""
 
     @abstractmethod
     def _write_obs(self, rows: Rows, scenario: ScenarioT, metrics: dict[str, NDArray] | None) -> None:
@@ -257,6 +265,9 @@ class ISACVectorEnv(VectorEnv, Generic[ScenarioT]):
 
         Returns:
             ``(obs [B, D], {})``.
+
+        Raises:
+            ValueError: an unknown key in ``options``, a bad ``reset_mask`` or seed list.
         """
         B = self.num_envs
         if seed is None:
@@ -267,7 +278,7 @@ class ISACVectorEnv(VectorEnv, Generic[ScenarioT]):
             seeds = list(seed)
             if len(seeds) != B:
                 raise ValueError(f"seed list must have length num_envs={B}, got {len(seeds)}")
-        options = dict(options or {})
+        options = dict(check_reset_options(options, ("reset_mask", "scenario")))
         mask = options.pop("reset_mask", None)
         if mask is None:
             mask = np.ones(B, dtype=np.bool_)
@@ -305,6 +316,9 @@ class ISACVectorEnv(VectorEnv, Generic[ScenarioT]):
         truncations = np.zeros(B, dtype=np.bool_)
         infos: dict[str, Any] = {}
 
+        if reset_mask.any():
+            # rows that autoreset ignore their action, but a malformed batch is still an error
+            self._check_actions(actions)
         rows = np.flatnonzero(~reset_mask)
         if rows.size:
             all_rows = rows.size == B
@@ -382,6 +396,10 @@ class _TaskVectorEnv(ISACVectorEnv[ScenarioT]):
             self._features[rows] = feats
         else:
             self._obs[rows, : self.task.n_csi] = feats
+
+    def _check_actions(self, actions: Any) -> None:
+        t = self.task
+        codecs.split_action(actions, t.n_w, t.N, t.env_config.phase_bits, t.phase_mode, (self.num_envs,))
 
     def _write_obs(self, rows: Rows, scenario: ScenarioT, metrics: dict[str, NDArray] | None) -> None:
         n = self.task.n_csi

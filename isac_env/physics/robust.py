@@ -710,17 +710,20 @@ def crb_failure_exact(scenario: RobustScenario, W: NDArray[np.complex128]) -> ND
 
     ``2 |alpha_t|^2 / sigma_alpha^2 ~ ncx2(2, 2 |hat alpha_t|^2 / sigma_alpha^2)``, so the failure
     probability is ``ncx2.cdf(2 tau_t / (Xi_t sigma_alpha^2), 2, 2 |hat alpha|^2 / sigma_alpha^2)``.
-    A zero RCT error gives the deterministic indicator ``|hat alpha|^2 Xi_t <= tau_t``.
+    A zero RCT error gives the deterministic indicator ``|hat alpha|^2 Xi_t <= tau_t``, which is also
+    the limit used where the CDF cannot be evaluated (``chndtr`` returns NaN for a noncentrality
+    beyond ~1e100, i.e. an RCT error negligible against ``|hat alpha_t|^2``).
     """
     s = scenario
     xi = sensing_gains(s, W)
     a2 = np.abs(s.alpha_hat) ** 2
     s2 = np.broadcast_to(s.sigma_alpha2, np.broadcast_shapes(np.shape(s.sigma_alpha2), xi.shape))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         x = 2.0 * s.tau / (xi * s2)
         nc = 2.0 * a2 / s2
         p = special.chndtr(x, 2.0, np.where(s2 > 0, nc, 0.0))  # ncx2 CDF
-    return np.where(s2 > 0, p, (a2 * xi <= s.tau).astype(np.float64))
+    limit = (a2 * xi <= s.tau).astype(np.float64)
+    return np.where((s2 > 0) & np.isfinite(p), p, limit)
 
 
 # --------------------------------------------------------------------------- safe approximations

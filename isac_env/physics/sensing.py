@@ -6,6 +6,14 @@ Robust task: the known-alpha scalar CRB of robust_isac spec section 2.2.
 
 No explicit inverse of an ill-conditioned matrix: the 2x2 Schur complement is inverted in closed
 form and the FIM is evaluated in the scaled units ``G_i = (2/sigma_r^2) F_i / L`` (spec 4.3).
+
+Identifiability: the ULA steering vectors are indexed ``n = 0..n-1`` (:mod:`.arrays`), so their
+angle derivative ``j pi cos(theta) n a(theta)`` is identically zero for a single element. With one
+RIS element ``v_R = H_BR^T diag(phi) dh_rt = 0`` (no information on ``theta_R``); with one BS antenna
+``v_B = dh_dt = 0`` (and ``H_t`` is a scalar, so the four real parameters share a 2-dim signal
+space). Either way the DoA FIM is singular for every design, hence the configs require
+``num_ris >= 2`` and ``num_bs_antennas >= 2`` (the robust task's ``Xi_t`` vanishes likewise for
+``Nt = 1``). A singular FIM for a particular design gives ``inf`` here; the environments cap it.
 """
 
 from __future__ import annotations
@@ -275,7 +283,8 @@ def crb_from_terms(
     j11, j12, j22 = _schur_entries(F, alpha)
     j11, j12, j22 = j11 * scale, j12 * scale, j22 * scale
     det = j11 * j22 - j12**2
-    bad = ~(det > 0) | ~np.isfinite(det)
+    # a positive-definite FIM has j11, j22 > 0; rounding near singularity can break that
+    bad = ~(det > 0) | ~np.isfinite(det) | ~(j11 > 0) | ~(j22 > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_det = np.where(bad, np.inf, 1.0 / det)
     out = np.empty((*np.shape(det), 2, 2))
@@ -288,10 +297,14 @@ def crb_from_terms(
 def crb_trace_from_terms(
     F: NDArray[np.complex128], L: ArrayLike, sigma_r2: ArrayLike, alpha: ArrayLike = 1.0
 ) -> NDArray[np.float64]:
-    """``tr CRB_theta = (J_11 + J_22) / det J`` (rad^2), ``inf`` for a singular FIM; ``[...]``."""
+    """``tr CRB_theta = (J_11 + J_22) / det J`` (rad^2), ``inf`` for a singular FIM; ``[...]``.
+
+    Singular means ``det J <= 0`` or a non-positive diagonal entry (rounding of a nearly singular
+    FIM), so the result is either positive or ``inf``, never negative or NaN for finite inputs.
+    """
     j11, j12, j22 = _schur_entries(F, alpha)
     det = (j11 * j22 - j12**2) * (2.0 * L / sigma_r2)
-    ok = det > 0  # False for NaN as well
+    ok = (det > 0) & (j11 > 0) & (j22 > 0)  # False for NaN as well
     return np.where(ok, (j11 + j22) / np.where(ok, det, 1.0), np.inf)
 
 
@@ -314,10 +327,11 @@ def doa_crb_known_alpha(
         alpha: ``[..., T]`` reflection coefficients; L: snapshots; sigma_s2: noise power.
 
     Returns:
-        float64 ``[..., T]`` in rad^2.
+        float64 ``[..., T]`` in rad^2; ``inf`` where ``|alpha_t|^2 Xi_t = 0``.
     """
     xi = sensing_gain(a, da, R_x)
-    return np.asarray(sigma_s2) / (2.0 * np.asarray(L) * np.abs(alpha) ** 2 * xi)
+    with np.errstate(divide="ignore"):
+        return np.asarray(sigma_s2) / (2.0 * np.asarray(L) * np.abs(alpha) ** 2 * xi)
 
 
 def sensing_gain(

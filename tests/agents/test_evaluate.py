@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -12,10 +13,14 @@ import pytest
 
 from agents.evaluate import (
     BaselineSpec,
+    DuplicateRowsWarning,
     EvalSet,
+    InputError,
     RandomSpec,
+    ResultsLockedError,
     ResultStore,
     evaluate_policies,
+    mean_ci95,
     parse_policy,
     summarize,
 )
@@ -244,14 +249,217 @@ def test_argument_errors(tmp_path) -> None:
 
 def test_result_store_extends_header(tmp_path) -> None:
     p = tmp_path / "s.csv"
-    st = ResultStore(p)
-    st.append([{"policy": "a", "eval_set": "h", "trial": 0, "x": 1.0}])
-    st.append([{"policy": "b", "eval_set": "h", "trial": 0, "x": 2.0, "y": "z"}])
+    with ResultStore(p) as st:
+        st.append([{"policy": "a", "eval_set": "h", "trial": 0, "x": 1.0}])
+        st.append([{"policy": "b", "eval_set": "h", "trial": 0, "x": 2.0, "y": "z"}])
     rows = list(csv.DictReader(p.open()))
     assert [r["y"] for r in rows] == ["", "z"]
-    assert ("a", "h", 0) in ResultStore(p) and ("b", "h", 0) in ResultStore(p)
+    assert ("a", "h", 0) in ResultStore(p, lock=False) and ("b", "h", 0) in ResultStore(p, lock=False)
 
 
 def test_run_tasks_order_independent_results() -> None:
     got = dict(run_tasks(abs, [-3, 2, -1], workers=1, progress=False))
     assert got == {0: 3, 1: 2, 2: 1}
+
+
+# ------------------------------------------------------------------------- failed solves
+class FlakySolverPolicy:
+    """A solver-adapter stub: the actions of :class:`agents.evaluate.RandomPolicy` (same seeding), but
+    on the draws whose policy seed is in ``fail_seeds`` its ``last_result`` is a failed solve."""
+
+    def __init__(self, action_space, fail_seeds) -> None:
+        self.action_space = action_space
+        self.fail_seeds = frozenset(fail_seeds)
+        self.failing = False
+        self.last_result = None
+
+    def reseed(self, seed: int) -> None:
+        self.action_space.seed(int(seed))
+        self.failing = seed in self.fail_seeds
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=False):
+        ok = not self.failing
+        self.last_result = SimpleNamespace(
+            solved=ok, feasible=ok, iterations=3, stop_reason="converged" if ok else "failed: stub"
+        )
+        return self.action_space.sample(), state
+
+
+def test_failed_solves_are_recorded_not_scored(tmp_path) -> None:
+    es = small_set(n=4)
+    env = es.make_env()
+    flaky = FlakySolverPolicy(env.action_space, {es.policy_seed(1)})
+    out = tmp_path / "r.csv"
+    # the reference first alone, then a policy resumed against its stored (unsolved) row
+    evaluate_policies({"flaky": flaky}, es, out, reference="flaky", workers=1, progress=False)
+    evaluate_policies(
+        {"flaky": flaky, "random": RandomSpec()}, es, out, reference="flaky", workers=1, progress=False
+    )
+    df = pd.read_csv(out)
+    fl = df[df.policy == "flaky"].set_index("trial").sort_index()
+    rnd = df[df.policy == "random"].set_index("trial").sort_index()
+    assert list(fl["solved"]) == [True, False, True, True] and rnd["solved"].all()
+    bad = fl.loc[1]
+    for col in ("objective", "sum_rate", "crb_trace", "reward", "cost"):
+        assert math.isnan(bad[col]), col
+    assert not bad["feasible"] and bad["solver_stop_reason"] == "failed: stub" and bad["latency_s"] > 0
+    # the same actions as RandomPolicy: where solved, the rows agree with the random policy's
+    ok = [0, 2, 3]
+    np.testing.assert_array_equal(fl.loc[ok, "sum_rate"], rnd.loc[ok, "sum_rate"])
+    assert np.isfinite(rnd.loc[1, "sum_rate"])  # the draw itself is fine
+    # no gap against an unsolved reference
+    assert math.isnan(rnd.loc[1, "gap"]) and np.isfinite(rnd.loc[ok, "gap"]).all()
+
+    s = summarize(df).set_index("policy")
+    assert s.loc["flaky", "n"] == 4 and s.loc["flaky", "n_solved"] == 3
+    assert s.loc["flaky", "solved_rate"] == 0.75
+    assert math.isclose(s.loc["flaky", "mean"], rnd.loc[ok, "sum_rate"].mean())
+    assert s.loc["flaky", "feasible_rate"] == rnd.loc[ok, "feasible"].sum() / 4
+    assert s.loc["random", "n_solved"] == 4
+    assert math.isclose(s.loc["random", "gap_mean"], rnd.loc[ok, "gap"].mean())
+
+
+def _rows(values, solved, feasible, gaps=None) -> pd.DataFrame:
+    n = len(values)
+    return pd.DataFrame(
+        {
+            "policy": ["p"] * n,
+            "eval_set": ["h"] * n,
+            "trial": range(n),
+            "objective": values,
+            "solved": solved,
+            "feasible": feasible,
+            "gap": gaps if gaps is not None else [0.0] * n,
+            "latency_s": [0.001] * n,
+        }
+    )
+
+
+def test_summarize_excludes_failed_solves_from_means() -> None:
+    # the unsolved rows carry a would-be score (-40, feasible) that must not be used
+    df = _rows(
+        [-10.0, -40.0, -12.0, -40.0, -11.0],
+        [True, False, True, False, True],
+        [True, True, False, True, True],
+        gaps=[1.0, 9.0, 2.0, 9.0, 3.0],
+    )
+    r = summarize(df).iloc[0]
+    assert (r["n"], r["n_solved"], r["solved_rate"]) == (5, 3, 0.6)
+    assert r["mean"] == pytest.approx(-11.0)
+    assert r["ci95"] == pytest.approx(mean_ci95([-10.0, -12.0, -11.0])[1])
+    assert r["feasible_rate"] == pytest.approx(2 / 5)  # failed = infeasible, over all draws
+    assert r["gap_mean"] == pytest.approx(2.0)
+    # a CSV round trip (booleans as text) and rows without a solved column (all solved)
+    txt = df.astype({"solved": str, "feasible": str})
+    assert summarize(txt).iloc[0]["n_solved"] == 3
+    legacy = summarize(df.drop(columns="solved")).iloc[0]
+    assert legacy["n_solved"] == 5 and legacy["mean"] == pytest.approx(-22.6)
+
+
+def test_summarize_uses_the_first_row_of_a_duplicated_key() -> None:
+    df = _rows([1.0, 2.0, 3.0], [True] * 3, [True] * 3)
+    dup = pd.concat([df, df.iloc[[0]].assign(objective=100.0)], ignore_index=True)
+    r = summarize(dup).iloc[0]
+    assert r["n"] == 3 and r["mean"] == pytest.approx(2.0)
+
+
+def test_mean_ci95_is_the_student_t_interval() -> None:
+    from scipy import stats
+
+    x = np.array([1.0, 2.0, 4.0, 7.0])
+    m, h = mean_ci95(np.append(x, [np.nan, np.inf]))  # non-finite values are dropped
+    assert m == pytest.approx(3.5)
+    assert h == pytest.approx(stats.t.ppf(0.975, 3) * np.std(x, ddof=1) / 2.0)
+    assert all(math.isnan(v) for v in mean_ci95([]))
+    assert mean_ci95([2.0])[0] == 2.0 and math.isnan(mean_ci95([2.0])[1])
+    assert mean_ci95([3.0, 3.0, 3.0]) == (3.0, 0.0)
+
+
+# ------------------------------------------------------------------------ ResultStore checks
+def _store_with_rows(p, n: int = 3) -> None:
+    with ResultStore(p) as st:
+        for t in range(n):
+            st.append([{"policy": "a", "eval_set": "h", "trial": t, "x": float(t), "note": "x,y"}])
+
+
+def test_result_store_lock_refuses_a_second_writer(tmp_path) -> None:
+    p = tmp_path / "s.csv"
+    with ResultStore(p):
+        with pytest.raises(ResultsLockedError, match="another run") as info:
+            ResultStore(p)
+        assert str(p) in str(info.value)
+        assert ResultStore(p, lock=False) is not None  # readers do not lock
+    with ResultStore(p) as st:  # released on close
+        st.append([{"policy": "a", "eval_set": "h", "trial": 0}])
+    with pytest.raises(RuntimeError, match="closed"):
+        st.append([{"policy": "a", "eval_set": "h", "trial": 1}])
+
+
+def test_result_store_reports_a_torn_row_mid_file(tmp_path) -> None:
+    p = tmp_path / "s.csv"
+    _store_with_rows(p)
+    lines = p.read_text().splitlines(keepends=True)
+    lines[2] = lines[2][:5] + "\n"  # header, row 0, torn row 1, row 2
+    p.write_text("".join(lines))
+    with pytest.raises(InputError, match=r"s\.csv, line 3: 3 fields, the header has 5"):
+        ResultStore(p)
+
+
+def test_result_store_rejects_a_csv_without_key_columns(tmp_path) -> None:
+    p = tmp_path / "s.csv"
+    p.write_text("name,value\na,1\n")
+    with pytest.raises(InputError, match="no 'policy', 'eval_set', 'trial' column"):
+        ResultStore(p)
+    p.write_text("policy,eval_set,trial\na,h,zero\n")
+    with pytest.raises(InputError, match="line 2: trial 'zero' is not an integer"):
+        ResultStore(p)
+
+
+def test_result_store_counts_duplicates_and_keeps_the_first(tmp_path) -> None:
+    p = tmp_path / "s.csv"
+    _store_with_rows(p)
+    lines = p.read_text().splitlines(keepends=True)
+    p.write_text("".join([*lines, lines[1].replace("0.0", "9.0"), lines[2]]))
+    with pytest.warns(DuplicateRowsWarning, match="2 duplicate row"):
+        st = ResultStore(p, lock=False)
+    assert st.duplicates == 2 and len(st.keys) == 3
+    assert st.get("a", "h", 0, "x") == "0.0"
+    # rows told apart by a row key (one per solver iteration) are not duplicates
+    q = tmp_path / "trace.csv"
+    with ResultStore(q, row_key=("iteration",)) as tr:
+        tr.append([{"policy": "a", "eval_set": "h", "trial": 0, "iteration": i} for i in range(3)])
+    assert ResultStore(q, lock=False, row_key=("iteration",)).duplicates == 0
+
+
+# ------------------------------------------------------------------------- eval-set files
+def test_eval_set_load_reports_malformed_files(tmp_path) -> None:
+    p = small_set().save(tmp_path / "set.json")
+    doc = json.loads(p.read_text())
+    del doc["hash"]
+    p.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=r"set\.json: missing field 'hash'"):
+        EvalSet.load(p)
+    p.write_text("{not json")
+    with pytest.raises(InputError, match=r"set\.json: JSONDecodeError"):
+        EvalSet.load(p)
+    q = small_set().save(tmp_path / "set.npz")
+    q.write_bytes(q.read_bytes()[:200])
+    with pytest.raises(InputError, match=r"set\.npz: BadZipFile"):
+        EvalSet.load(q)
+
+
+class _CorruptCheckpointSpec:
+    """A checkpoint spec whose weights fail to load as torch reports a corrupt file."""
+
+    key = "agent:corrupt"
+    path = "/runs/corrupt"
+
+    def build(self, env):
+        raise RuntimeError("PytorchStreamReader failed reading zip archive: failed finding central directory")
+
+
+def test_an_unloadable_checkpoint_is_an_input_error_naming_it(tmp_path) -> None:
+    with pytest.raises(InputError, match=r"agent /runs/corrupt: cannot load the checkpoint \(RuntimeError: "):
+        evaluate_policies(
+            {"ag": _CorruptCheckpointSpec()}, small_set(n=1), tmp_path / "r.csv", workers=1, progress=False
+        )

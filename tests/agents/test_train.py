@@ -67,7 +67,8 @@ def test_train_writes_run_folder_and_reloads(tmp_path, algo):
     _, _, _, _, info = env.step(action)
     assert np.isfinite(info["metrics"]["sum_rate"])
     # a checkpoint under <run>/checkpoints loads too
-    assert type(tr.load_agent(run / "checkpoints" / "model_16_steps.zip")).__name__ == algo.upper()
+    ckpt = run / "checkpoints" / "model_16_steps.zip"
+    assert type(tr.load_agent(ckpt, trust_checkpoint=True)).__name__ == algo.upper()
 
 
 def test_physics_metrics_reach_tensorboard(tmp_path):

@@ -95,16 +95,17 @@ def test_crb_infeasible_instance_reports_infeasible():
     # sigma_alpha^2 / |alpha|^2 = 0.5 > 1 / (2 nu_s^2): (29) has no solution (spec 4.4)
     s = _scenario(0, rct_error_ratio=0.5)
     res = RobustScheme2Solver(**FAST).solve(s, rng=np.random.default_rng(0))
-    assert res.stop_reason.startswith("infeasible") and not res.feasible
-    assert res.iterations == 0 and np.isinf(res.objective)
+    assert res.stop_reason.startswith("failed: transmit SDP (32) infeasible"), res.stop_reason
+    assert not res.solved and res.W is None and res.phi is None and not res.feasible
+    assert res.iterations == 0 and np.isnan(res.objective) and dict(res.metrics) == {}
 
 
 def test_rate_infeasible_instance_reports_infeasible():
     # a huge CSI error: the L-a robustness margin exceeds any beamforming gain
     s = _scenario(0, csi_error_delta2=5.0)
     res = RobustRandomSolver(**FAST).solve(s, rng=np.random.default_rng(0))
-    assert res.stop_reason.startswith("infeasible"), res.stop_reason
-    assert not res.feasible
+    assert res.stop_reason.startswith("failed: transmit SDP (32) infeasible"), res.stop_reason
+    assert not res.feasible and not res.solved and res.W is None
 
 
 def test_scheme2_ends_on_the_grid_and_gemm_reaches_vertices():

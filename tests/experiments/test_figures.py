@@ -121,8 +121,44 @@ def test_trace_figure_records_draws_where_the_solver_stops_at_once(tmp_path, mon
     kw = {"num_bs_antennas": 4, "mc_draws": 64}
     _, png, tab = F.make_figure("robust-fig5", tmp_path, trials=1, overrides=kw, workers=1, progress=False)
     rows = pd.read_csv(F.rows_path(fig, tmp_path))
-    assert len(rows) == 1 and rows["solver_stop_reason"][0].startswith("infeasible")
+    # "failed: ..." once solvers report failed solves as such (no design, solved=False)
+    assert len(rows) == 1 and rows["solver_stop_reason"][0].startswith(("infeasible", "failed: "))
     assert not bool(rows["solver_feasible"][0])
     assert (tab["n"] == 0).all() and png.stat().st_size > 0
     F.make_figure("robust-fig5", tmp_path, trials=1, overrides=kw, workers=1, progress=False)
     assert len(pd.read_csv(F.rows_path(fig, tmp_path))) == 1  # recorded, not recomputed
+
+
+def test_sweep_table_excludes_failed_solves_like_summarize() -> None:
+    """Failed solves: out of the power means, infeasible in the rate; the CI is Student t (scipy)."""
+    from agents.evaluate import mean_ci95
+
+    plan = F.eval_plan(F.FIGURES["robust-fig2"], trials=4, quick=True, schemes=["Scheme 1"])
+    _, es, extra = plan[0]
+    rows = pd.DataFrame(
+        {
+            "policy": "Scheme 1",
+            "eval_set": es.hash,
+            "trial": range(5),
+            "x": extra["x"],
+            # trial 3 failed (a would-be -40 dBm score); trial 2 solved but infeasible; trial 4
+            # repeats trial 0's key (a duplicate row: the first one is used)
+            "power_dbm": [10.0, 12.0, 30.0, -40.0, 99.0],
+            "solved": [True, True, True, False, True],
+            "solver_feasible": [True, True, False, False, True],
+            "feasible": [True, True, False, True, True],
+            "latency_s": [1.0, 1.0, 1.0, 3.0, 1.0],
+            "gap": [0.0] * 5,
+        }
+    ).replace({"trial": {4: 0}})
+    power = F.figure_table(F.FIGURES["robust-fig2"], rows, plan)  # agg: feasible_mean
+    r = power[power[F.FIGURES["robust-fig2"].x] == extra["x"]].iloc[0]
+    assert (r["n"], r["n_solved"], r["n_used"]) == (4, 3, 2)
+    assert r["mean"] == pytest.approx(11.0) and r["ci95"] == pytest.approx(mean_ci95([10.0, 12.0])[1])
+    assert r["feasible_rate"] == pytest.approx(0.5) and r["env_feasible_rate"] == pytest.approx(0.5)
+    assert r["latency_s"] == pytest.approx(1.5)
+    mean_fig = dataclasses.replace(F.FIGURES["robust-fig2"], agg="mean")
+    r = F.figure_table(mean_fig, rows, plan).iloc[0]
+    assert r["mean"] == pytest.approx(52.0 / 3)  # solved draws, feasible or not
+    rate = F.figure_table(F.FIGURES["robust-fig6"], rows, plan).iloc[0]
+    assert rate["mean"] == pytest.approx(0.5) and rate["n_used"] == 4  # over all draws
