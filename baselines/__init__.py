@@ -11,6 +11,8 @@ Built-in names (Rydberg task, rar_isac spec sections 6-7):
 * ``"bf_only"`` phi fixed to the sum-channel-gain maximiser, W by Algorithm 1.
 * ``"gd"`` projected / Riemannian gradient ascent on a penalised objective.
 * ``"random_mrt"``, ``"random_zf"`` random RIS phases with MRT / ZF precoding.
+* ``"best_user_mrt"``, ``"user_select_zf"`` CRB-repaired heuristics (``heuristic = True``):
+  one user by MRT; greedy user selection + regularised ZF (:mod:`baselines.heuristics`).
 
 cvxpy is imported lazily, only by the code paths that need it (the (J, f) projection SDP, the
 feasibility restoration and the all-cvxpy benchmark backend); a missing cvxpy raises an
@@ -25,9 +27,19 @@ from typing import Any
 
 from .base import Solver, SolverResult
 
-__all__ = ["Solver", "SolverResult", "get_solver", "list_solvers", "register_solver"]
+__all__ = [
+    "TASKS",
+    "Solver",
+    "SolverResult",
+    "get_solver",
+    "list_solvers",
+    "register_solver",
+    "solver_class_attr",
+]
 
 SolverFactory = Callable[..., Solver]
+#: the tasks of :attr:`Solver.task`
+TASKS = ("rydberg", "robust")
 
 _REGISTRY: dict[str, SolverFactory | str] = {
     "fp_mm_admm": "baselines.fp_mm_admm:FPMMADMMSolver",
@@ -36,11 +48,15 @@ _REGISTRY: dict[str, SolverFactory | str] = {
     "gd": "baselines.gd:GDSolver",
     "random_mrt": "baselines.heuristics:RandomMRTSolver",
     "random_zf": "baselines.heuristics:RandomZFSolver",
+    "best_user_mrt": "baselines.heuristics:BestUserMRTSolver",
+    "user_select_zf": "baselines.heuristics:UserSelectZFSolver",
     # robust RIS-ISAC task (robust_isac spec 5-8, issue 5)
     "robust_continuous": "baselines.robust_ao:RobustContinuousSolver",
     "robust_scheme1": "baselines.robust_ao:RobustScheme1Solver",
     "robust_scheme2": "baselines.robust_ao:RobustScheme2Solver",
     "robust_random": "baselines.robust_ao:RobustRandomSolver",
+    "robust_gain_mrt": "baselines.robust_heuristics:RobustGainMRTSolver",
+    "robust_gain_zf": "baselines.robust_heuristics:RobustGainZFSolver",
 }
 
 
@@ -63,9 +79,31 @@ def register_solver(name: str, factory: SolverFactory | str, *, overwrite: bool 
     _REGISTRY[name] = factory
 
 
-def list_solvers() -> list[str]:
-    """Sorted names of the registered solvers."""
-    return sorted(_REGISTRY)
+def list_solvers(task: str | None = None) -> list[str]:
+    """Sorted names of the registered solvers, all of them or those of one ``task``.
+
+    Args:
+        task: ``None`` (every solver), ``"rydberg"`` or ``"robust"``: keep the solvers whose factory
+            has that ``task`` class attribute (:class:`~baselines.base.Solver`; resolving a lazy
+            entry imports its module, never cvxpy). A factory without the attribute (a plain
+            callable) is kept only for ``task=None``.
+
+    Raises:
+        ValueError: an unknown ``task``.
+    """
+    if task is None:
+        return sorted(_REGISTRY)
+    if task not in TASKS:
+        raise ValueError(f"task must be None or one of {TASKS}, got {task!r}")
+    return sorted(n for n, e in _REGISTRY.items() if getattr(_resolve(e), "task", None) == task)
+
+
+def solver_class_attr(name: str, attr: str, default: Any = None) -> Any:
+    """A class attribute (``"task"``, ``"heuristic"``, ...) of the registered factory ``name``,
+    without building a solver (``default`` for a plain-callable factory)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown solver {name!r}; registered: {', '.join(list_solvers())}")
+    return getattr(_resolve(_REGISTRY[name]), attr, default)
 
 
 def _resolve(entry: SolverFactory | str) -> SolverFactory:

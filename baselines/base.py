@@ -337,8 +337,8 @@ def guard_solve(solve: SolveMethod) -> SolveMethod:
 class Solver(ABC):
     """An optimization baseline: a deterministic map ``problem -> design`` given an ``rng``.
 
-    Subclasses set the class attribute ``name`` (the registry name) and implement
-    :meth:`solve`. Options are constructor keyword arguments; a solver instance may cache
+    Subclasses set the class attribute ``name`` (the registry name), ``task`` (``"rydberg"`` or
+    ``"robust"``) and, for heuristic baselines, ``heuristic = True``, and implement :meth:`solve`. Options are constructor keyword arguments; a solver instance may cache
     problem-independent structures (e.g. a parametrised cvxpy problem) and is therefore not
     guaranteed to be thread-safe, but is safe to reuse sequentially.
 
@@ -347,6 +347,13 @@ class Solver(ABC):
     """
 
     name: ClassVar[str] = "solver"
+    #: the task whose problem instances the solver takes: ``"rydberg"`` (a ``RydbergScenario``,
+    #: rar_isac spec) or ``"robust"`` (a ``RobustScenario``, robust_isac spec); the default is the
+    #: original Rydberg task, the robust solvers override it (``baselines.list_solvers(task=...)``)
+    task: ClassVar[str] = "rydberg"
+    #: ``True`` for the closed-form "what a wireless engineer tries first" baselines (the random
+    #: floors included) against which a tier's headroom is measured; ``False`` for optimizers
+    heuristic: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

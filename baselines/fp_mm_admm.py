@@ -41,6 +41,7 @@ in an iteration ends the run at the best iterate so far (``stop_reason`` ``"erro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,7 @@ from isac_env.physics.gradients import (
     rar_noise_power,
     real_part_gradient,
     sensing_jacobians,
+    sum_rate_gradients,
     trace_inv_schur,
 )
 from isac_env.physics.rar import RydbergScenario, crb_trace, effective_channels, sensing_vectors_of
@@ -72,7 +74,7 @@ from .qp import (
     unit_modulus_qp_value,
 )
 
-__all__ = ["BFOnlySolver", "CommOnlySolver", "FPMMADMMSolver", "fp_objective", "fp_update"]
+__all__ = ["BFOnlySolver", "CommOnlySolver", "FPMMADMMSolver", "PhiSubproblem", "fp_objective", "fp_update"]
 
 _BACKENDS = ("closed_form", "cvxpy")
 #: restoration note when no precoder meets the CRB at the given phases (the phase-one search's trigger)
@@ -238,6 +240,97 @@ class _Penalty:
         return -self.f + self.rho * self.zeta
 
 
+def _phi_fp_terms(
+    inst: _Instance, W: NDArray[np.complex128], st: FPState
+) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
+    """FP part (46)-(47) of the phi-subproblem (spec 6.4): ``(D [N, N], g [N])`` such that the FP
+    objective (42) at fixed ``(W, r, c)`` is ``const - (phi^H D phi - Re{g^H phi})``."""
+    q = np.asarray(inst.s.H_BR) @ W  # [N, K], q_i = H_BR w_i
+    cn2 = np.sum(np.abs(st.c) ** 2, axis=-1)
+    D = np.einsum("k,kij->ij", cn2, inst.gram_RU) * np.conj(q @ q.conj().T)
+    H_RUc = np.einsum("kmn,km->kn", np.conj(np.asarray(inst.s.H_RU)), st.c)  # H_RU,k^H c_k
+    sq = np.sqrt(1.0 + st.r)
+    g = 2.0 * np.sum(sq[:, None] * np.conj(q.T) * H_RUc, axis=0)
+    RUBUW = inst.RU_BU @ W  # [K, N, K]: H_RU,k^H H_BU,k w_j
+    g -= 2.0 * np.einsum("k,nj,knj->n", cn2, np.conj(q), RUBUW)
+    D = 0.5 * (D + D.conj().T)
+    return D, g
+
+
+def _psi_phi_gradient(
+    inst: _Instance, W: NDArray[np.complex128], phi: NDArray[np.complex128], pen: _Penalty
+) -> tuple[float, NDArray[np.complex128]]:
+    """``(Psi(phi), grad_{phi^*} Psi(phi) [N])`` of the penalty ``Psi = (1/(2 rho)) sum_i |G_i + d_i|^2``
+    at fixed ``W`` (spec 6.4, 4.4)."""
+    V = sensing_vectors_of(inst.s, phi)
+    F, dF, dFc = fim_terms_phi_gradients(V, inst.S, inst.S_R, W, inst.alpha)
+    G0 = inst.gscale * F
+    z0 = G0 - pen.f + pen.rho * pen.zeta
+    grad = real_part_gradient(2.0 * np.conj(z0), inst.gscale * dF, inst.gscale * dFc) / (2.0 * pen.rho)
+    return pen.value(G0), grad
+
+
+@dataclass(frozen=True)
+class PhiSubproblem:
+    """The phi-subproblem of one outer iteration of Algorithm 1, as the solver saw it (diagnostics).
+
+    Passed to the ``phi_probe`` callback of :class:`FPMMADMMSolver` after each phi-block. At fixed
+    ``W``, FP auxiliaries ``st`` and penalty ``(f, zeta, rho)`` (copied, so the probe may keep it):
+
+    * :meth:`surrogate`: the subproblem objective of spec 6.4 in nats, FP objective (42) at fixed
+      ``(r, c)`` minus ``Psi(phi)`` (maximisation form). It minorises :meth:`augmented` and is
+      tight at ``phi_in``.
+    * :meth:`augmented`: the true augmented objective ``U_com(W, phi) - Psi(phi)`` (nats).
+    * :meth:`mm_step`: one phi-update of the solver (surrogate (89) + ADMM + MM fallback, with the
+      backtracked ``tau``), without extrapolation or the acceptance test.
+
+    Attributes: ``it`` (outer iteration, 1-based), ``W [Nt, K]``, ``phi_in [N]`` (phases before the
+    block), ``tau_in`` (majoriser constant carried into the block), ``phi_step`` (the phi-update's
+    output), ``phi_out`` (the iterate after extrapolation and acceptance), ``st``, ``pen`` (``None``
+    for Comm-only).
+    """
+
+    solver: FPMMADMMSolver
+    inst: _Instance
+    it: int
+    W: NDArray[np.complex128]
+    phi_in: NDArray[np.complex128]
+    st: FPState
+    pen: _Penalty | None
+    tau_in: float | None
+    phi_step: NDArray[np.complex128]
+    phi_out: NDArray[np.complex128]
+
+    def _psi(self, phi: NDArray[np.complex128]) -> float:
+        return self.pen.value(self.inst.G(self.W, phi)) if self.pen is not None else 0.0
+
+    def surrogate(self, phi: NDArray[np.complex128]) -> float:
+        """FP objective (42) at ``(W, phi)`` with ``(r, c)`` frozen, minus ``Psi(phi)`` (nats)."""
+        return fp_objective(self.inst.H(phi), self.W, self.st) - self._psi(phi)
+
+    def surrogate_gradient(self, phi: NDArray[np.complex128]) -> NDArray[np.complex128]:
+        """``grad_{phi^*}`` of :meth:`surrogate`: ``g/2 - D phi - grad_{phi^*} Psi`` ``[N]``."""
+        D, g = _phi_fp_terms(self.inst, self.W, self.st)
+        grad = 0.5 * g - D @ phi
+        return grad - _psi_phi_gradient(self.inst, self.W, phi, self.pen)[1] if self.pen is not None else grad
+
+    def augmented(self, phi: NDArray[np.complex128]) -> float:
+        """``U_com(W, phi) - Psi(phi)`` (nats)."""
+        return float(self.inst.u_nats(self.W, phi)) - self._psi(phi)
+
+    def augmented_gradient(self, phi: NDArray[np.complex128]) -> NDArray[np.complex128]:
+        """``grad_{phi^*}`` of :meth:`augmented` (physics ``sum_rate_gradients`` minus the penalty's)."""
+        grad = sum_rate_gradients(self.inst.s, self.W, phi)[2]
+        return grad - _psi_phi_gradient(self.inst, self.W, phi, self.pen)[1] if self.pen is not None else grad
+
+    def mm_step(
+        self, phi: NDArray[np.complex128], tau: float | None
+    ) -> tuple[NDArray[np.complex128], float | None]:
+        """One phi-update of Algorithm 1 from ``phi`` at this subproblem: ``(phi_new, tau_new)``."""
+        z, tau_new, _ = self.solver._phi_update(self.inst, self.W, phi, self.st, self.pen, tau)
+        return z, tau_new
+
+
 class FPMMADMMSolver(Solver):
     """Algorithm 1 (FP-MM-ADMM), the paper's "Proposed" scheme (spec section 6).
 
@@ -304,6 +397,9 @@ class FPMMADMMSolver(Solver):
         polish: best-feasible bookkeeping polishes iterates that violate the CRB by at most
             ``polish_max`` (relative) by a bisected step along ``-grad_W tr CRB`` at full power
             (default ``True``); the iterates themselves are unchanged.
+        phi_probe: diagnostics hook, called after every phi-block with the block's
+            :class:`PhiSubproblem` (inputs, MM step, accepted iterate); it must not change the
+            arrays it receives, and the iterates do not depend on it (``benchmarks/fp_vs_gd.py``).
 
     The returned ``W`` is always at full power ``||W||_F^2 = P_max`` (an iterate that left power
     slack is scaled up before it is evaluated; full power never lowers ``U_com`` and lowers the
@@ -343,6 +439,7 @@ class FPMMADMMSolver(Solver):
         stop_rule: str | None = None,
         polish: bool | None = None,
         polish_max: float = 0.5,
+        phi_probe: Callable[[PhiSubproblem], None] | None = None,
     ) -> None:
         if subproblem_backend not in _BACKENDS:
             raise ValueError(f"subproblem_backend must be one of {_BACKENDS}, got {subproblem_backend!r}")
@@ -387,6 +484,7 @@ class FPMMADMMSolver(Solver):
         self.admm_tol, self.admm_max_iter = admm_tol, admm_max_iter
         self.init_w_iters, self.bf_rule = init_w_iters, bf_rule
         self.backend, self.sdp_solver, self.restore = subproblem_backend, sdp_solver, restore
+        self.phi_probe = phi_probe
         self._jf: Any = None
         self._jf_cf: Any = None
         self._radar: dict[int, Any] = {}
@@ -554,15 +652,7 @@ class FPMMADMMSolver(Solver):
         tau_prev: float | None,
     ) -> tuple[NDArray[np.complex128], float | None, dict[str, float]]:
         """phi-update (spec 6.4): surrogate (89) with the Wirtinger majoriser, ADMM + MM fallback."""
-        q = np.asarray(inst.s.H_BR) @ W  # [N, K], q_i = H_BR w_i
-        cn2 = np.sum(np.abs(st.c) ** 2, axis=-1)
-        D = np.einsum("k,kij->ij", cn2, inst.gram_RU) * np.conj(q @ q.conj().T)
-        H_RUc = np.einsum("kmn,km->kn", np.conj(np.asarray(inst.s.H_RU)), st.c)  # H_RU,k^H c_k
-        sq = np.sqrt(1.0 + st.r)
-        g = 2.0 * np.sum(sq[:, None] * np.conj(q.T) * H_RUc, axis=0)
-        RUBUW = inst.RU_BU @ W  # [K, N, K]: H_RU,k^H H_BU,k w_j
-        g -= 2.0 * np.einsum("k,nj,knj->n", cn2, np.conj(q), RUBUW)
-        D = 0.5 * (D + D.conj().T)
+        D, g = _phi_fp_terms(inst, W, st)
         lam_D = float(sla.eigvalsh(D, subset_by_index=[inst.N - 1, inst.N - 1])[0])
         info = {"admm_iters": 0.0, "mm_fallback": 0.0, "tau": 0.0}
 
@@ -584,12 +674,7 @@ class FPMMADMMSolver(Solver):
         if pen is None:
             return inner(D, 0.5 * g, lam_D), None, info
         # Wirtinger majoriser of Psi(phi) = (1/(2 rho)) sum_i |G_i + d_i|^2 (spec 6.4, 4.4)
-        V = sensing_vectors_of(inst.s, phi)
-        F, dF, dFc = fim_terms_phi_gradients(V, inst.S, inst.S_R, W, inst.alpha)
-        G0 = inst.gscale * F
-        z0 = G0 - pen.f + pen.rho * pen.zeta
-        grad = real_part_gradient(2.0 * np.conj(z0), inst.gscale * dF, inst.gscale * dFc) / (2.0 * pen.rho)
-        psi0 = pen.value(G0)
+        psi0, grad = _psi_phi_gradient(inst, W, phi, pen)
         tau = 10.0 * float(np.max(np.abs(grad))) if tau_prev is None else 0.5 * tau_prev
         tau = max(tau, 1e-12 * max(lam_D, 1e-300))
         z = phi
@@ -935,12 +1020,21 @@ class FPMMADMMSolver(Solver):
                     if self.optimize_phi:  # 6.4
                         st = fp_update(s, H, W) if self.extrapolation else st
                         L_w = lag(W, pc)
+                        phi_in, tau_in = phi, tau
                         phi_new, tau, _ = self._phi_update(inst, W, phi, st, pen, tau)
+                        phi_step = phi_new
                         if self.extrapolation:
                             phi_new = self._extrapolate(lag_phis, phi, phi_new, unit, batched=True)
                         pc_new = inst.at(phi_new)
                         if lag(W, pc_new) >= L_w - 1e-12 * max(1.0, abs(L_w)):
                             phi, pc, H = phi_new, pc_new, pc_new.H
+                        if self.phi_probe is not None:  # diagnostics only: the iterates are unchanged
+                            pen_copy = (
+                                None if pen is None else _Penalty(pen.f.copy(), pen.zeta.copy(), pen.rho)
+                            )
+                            self.phi_probe(
+                                PhiSubproblem(self, inst, it, W, phi_in, st, pen_copy, tau_in, phi_step, phi)
+                            )
                     if sweep == self.inner_sweeps - 1:
                         hist["aug_phi"].append(lag(W, pc))
                 hist["sdp_calls"].append(float(calls))

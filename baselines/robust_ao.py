@@ -67,6 +67,8 @@ __all__ = [
     "RobustRandomSolver",
     "RobustScheme1Solver",
     "RobustScheme2Solver",
+    "gain_v",
+    "robust_metrics",
 ]
 
 SCHEMES = ("continuous", "scheme1", "scheme2", "random")
@@ -80,6 +82,48 @@ class _Transmit:
     status: str
     time_s: float
     info: dict[str, Any] = field(default_factory=dict)
+
+
+def gain_v(s: rb.RobustScenario, bits: int) -> NDArray[np.complex128]:
+    """The ``"gain"`` RIS start: phases of the principal eigenvector of the homogenised sum-gain
+    matrix ``sum_k R_k(Phi_k = I)`` (max ``sum_k ||hat h_k(v)||^2`` over ``|bar v| = 1``, (34)),
+    de-homogenised and mapped to the ``bits``-bit grid (``bits = 0``: continuous), ``[N]``."""
+    N = s.dims["N"]
+    eye = np.broadcast_to(
+        np.eye(s.dims["Nt"], dtype=np.complex128), (s.dims["K"], s.dims["Nt"], s.dims["Nt"])
+    )
+    R, _ = rd.homogenized_quadratics(s.h_d_hat, s.G_hat, eye, np.zeros(s.dims["K"]))
+    _, U = np.linalg.eigh(np.sum(R, axis=0))
+    u = U[:, -1]
+    v = np.exp(1j * np.angle(u[:N] / u[N]))
+    return v if bits == 0 else quantize_phases(v, bits)
+
+
+def robust_metrics(
+    s: rb.RobustScenario,
+    W: NDArray[np.complex128],
+    v: NDArray[np.complex128],
+    mc_rng: np.random.Generator,
+    mc_draws: int,
+    variant: str,
+) -> dict[str, Any]:
+    """The metrics of a robust solver's result: :func:`isac_env.physics.robust.evaluate` with
+    ``mc_draws`` draws from ``mc_rng`` as plain floats / float lists, plus ``power_w``,
+    ``power_dbm``, ``certified``, ``max_outage``, ``max_crb_failure``, ``within_p_max``."""
+    P = float(rb.transmit_power_w(W))
+    ev = rb.evaluate(s, W, v, mc_rng, mc_draws, variant=variant)
+    metrics: dict[str, Any] = {
+        k: (float(x) if np.ndim(x) == 0 else [float(y) for y in np.ravel(x)]) for k, x in ev.items()
+    }
+    metrics.update(
+        power_w=P,
+        power_dbm=float(w_to_dbm(P)),
+        certified=bool(ev["certified"]),
+        max_outage=float(np.max(ev["outage"])),
+        max_crb_failure=float(np.max(ev["crb_failure"])),
+        within_p_max=bool(P <= float(s.p_max_w)),
+    )
+    return metrics
 
 
 class RobustAOSolver(Solver):
@@ -108,6 +152,7 @@ class RobustAOSolver(Solver):
     """
 
     name: ClassVar[str] = "robust_ao"
+    task: ClassVar[str] = "robust"
 
     def __init__(
         self,
@@ -177,13 +222,7 @@ class RobustAOSolver(Solver):
             if self.bits == 0:
                 return np.exp(2j * np.pi * rng.random(N))
             return phases_from_indices(rng.integers(0, 2**self.bits, N), self.bits)
-        eye = np.broadcast_to(
-            np.eye(s.dims["Nt"], dtype=np.complex128), (s.dims["K"], s.dims["Nt"], s.dims["Nt"])
-        )
-        R, _ = rd.homogenized_quadratics(s.h_d_hat, s.G_hat, eye, np.zeros(s.dims["K"]))
-        _, U = np.linalg.eigh(np.sum(R, axis=0))
-        u = U[:, -1]
-        return self._grid(np.exp(1j * np.angle(u[:N] / u[N])))
+        return gain_v(s, self.bits)
 
     def _transmit(
         self, s: rb.RobustScenario, v: NDArray[np.complex128], rng: np.random.Generator
@@ -387,18 +426,7 @@ class RobustAOSolver(Solver):
                     stop, converged = "converged", True
                     break
         W, v, P = best
-        ev = rb.evaluate(s, W, v, mc_rng, self.mc_draws, variant=self._variant(s))
-        metrics: dict[str, Any] = {
-            k: (float(x) if np.ndim(x) == 0 else [float(y) for y in np.ravel(x)]) for k, x in ev.items()
-        }
-        metrics.update(
-            power_w=P,
-            power_dbm=float(w_to_dbm(P)),
-            certified=bool(ev["certified"]),
-            max_outage=float(np.max(ev["outage"])),
-            max_crb_failure=float(np.max(ev["crb_failure"])),
-            within_p_max=bool(P <= float(s.p_max_w)),
-        )
+        metrics = robust_metrics(s, W, v, mc_rng, self.mc_draws, self._variant(s))
         return SolverResult(
             W=W, phi=rb.phi_from_v(v), objective=P, history=hist, converged=converged, stop_reason=stop,
             iterations=it, wall_time_s=sw.elapsed(), metrics=metrics,
@@ -442,6 +470,7 @@ class RobustRandomSolver(RobustAOSolver):
     """Random b-bit RIS phases (from ``rng``) and the SDR precoder (32): one SDP, no AO."""
 
     name: ClassVar[str] = "robust_random"
+    heuristic: ClassVar[bool] = True  # the random floor counts as a heuristic (headroom baseline)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(scheme="random", **options)

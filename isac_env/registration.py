@@ -1,10 +1,17 @@
-"""Registration of every isac-gym environment id (idempotent)."""
+"""Registration of every isac-gym environment id (idempotent).
+
+The Rydberg scenario tiers (``isac_env/RydbergISAC-Sparse-v0``, ...) come from
+:data:`isac_env.scenarios.RYDBERG_TIERS`, which documents their physical choices; every id has the
+native vector env as its ``vector_entry_point``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import gymnasium as gym
+
+from .scenarios import RYDBERG_TIERS
 
 __all__ = ["ENV_IDS", "register_envs"]
 
@@ -35,6 +42,12 @@ ENV_SPECS: dict[str, tuple[str, dict[str, Any], str | None]] = {
         _ROBUST_VEC,
     ),
 }
+ENV_SPECS.update(
+    {
+        tier.env_id: ("isac_env.envs.rydberg:RydbergISACEnv", dict(tier.kwargs), _RYDBERG_VEC)
+        for tier in RYDBERG_TIERS
+    }
+)
 
 ENV_IDS: tuple[str, ...] = tuple(ENV_SPECS)
 

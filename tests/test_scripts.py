@@ -80,3 +80,14 @@ def test_figure_script_smoke(tmp_path: Path, name: str) -> None:
     run_script(["-m", module, *_figure_args(name, tmp_path)])
     assert (tmp_path / f"{name}.csv").stat().st_size > 0
     assert (tmp_path / f"{name}.png").stat().st_size > 0
+
+
+def test_fp_vs_gd_smoke() -> None:
+    """``benchmarks/fp_vs_gd.py --quick`` prints its three tables, the FP surrogate is tight at the
+    probed point, and the first iterations of the short and long runs coincide."""
+    out = run_script(["benchmarks/fp_vs_gd.py", "--quick"])
+    for head in ("[1] Iterations", "[2] Warm starts", "[3] phi-block", "(c) Riemannian on L=U-Psi"):
+        assert head in out, out[-2000:]
+    assert "identical on 2/2 draws" in out, out[-2000:]
+    tight = float(out.split("(tightness) max ")[1].split()[0])
+    assert tight < 1e-9, out[-2000:]
