@@ -37,13 +37,18 @@ import click
 __all__ = ["main"]
 
 DEFAULT_ENV = "isac_env/RydbergISAC-v0"
-DEFAULT_BASELINES = ("fp_mm_admm", "bf_only", "comm_only", "random_mrt")
-#: ``isac compare`` defaults per env-id prefix (first match): baselines, the first is the reference.
+DEFAULT_BASELINES = (
+    "fp_mm_admm", "bf_only", "gd", "comm_only", "best_user_mrt", "user_select_zf", "random_mrt",
+)  # fmt: skip
+#: ``isac compare`` defaults per env-id prefix (first match): baselines (those registered are used;
+#: the reference is ``best_known`` unless ``--reference`` / ``--no-best-known``, then the first).
 COMPARE_BASELINES: dict[str, tuple[str, ...]] = {
     "isac_env/RydbergISAC": DEFAULT_BASELINES,
-    "isac_env/RobustISAC-Continuous": ("robust_continuous", "robust_random"),
-    "isac_env/RobustISAC": ("robust_scheme1", "robust_scheme2", "robust_random"),
-}
+    "isac_env/RobustISAC-Continuous": ("robust_continuous", "robust_gain_mrt", "robust_gain_zf", "robust_random"),
+    "isac_env/RobustISAC": ("robust_scheme1", "robust_scheme2", "robust_gain_mrt", "robust_gain_zf", "robust_random"),
+}  # fmt: skip
+#: the best-known reference (``agents.best_known``): policy label and default ``--reference``
+BEST_KNOWN = "best_known"
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 QUICK_DRAWS = 2
 
@@ -323,13 +328,23 @@ def _table(summary: Any, objective: str, reference: str | None) -> str:
         return f"{m:.3f} ± {c:.3f}" if math.isfinite(c) else f"{m:.3f}"
 
     partial = "solved_rate" in summary and bool((summary["solved_rate"] < 1).any())
+    bk = "gap_to_best_known_mean" in summary and reference != BEST_KNOWN
+    share = "top_user_share" in summary
+    pct = "rel_gap_pct" in summary and reference is not None
     head = ["policy", "n", *(["solved"] if partial else [])]
     head += [
         f"{objective} ({'95% CI, solved draws' if partial else '95% CI'})",
         "feasible",
         "latency ms",
         f"gap to {reference or '-'}",
+        *(["gap %"] if pct else []),
+        *(["gap to best_known"] if bk else []),
+        *(["top-user share"] if share else []),
     ]
+
+    def num(v: float, fmt: str) -> str:
+        return format(v, fmt) if math.isfinite(v) else "-"
+
     body = [
         [
             str(r.policy),
@@ -339,6 +354,9 @@ def _table(summary: Any, objective: str, reference: str | None) -> str:
             f"{100 * r.feasible_rate:.0f}%",
             f"{r.latency_ms:.3g}",
             pm(r.gap_mean, r.gap_ci95) if reference else "-",
+            *([num(r.rel_gap_pct, ".1f")] if pct else []),
+            *([pm(r.gap_to_best_known_mean, r.gap_to_best_known_ci95)] if bk else []),
+            *([num(r.top_user_share, ".2f")] if share else []),
         ]
         for r in summary.itertuples()
     ]
@@ -379,7 +397,66 @@ def _run_and_report(
         f"{es.env_id} {dict(es.env_kwargs) or '(default scenario)'}, {es.n_draws} draws, eval set {es.hash}"
     )
     click.echo(_table(summary, metric, reference))
+    if BEST_KNOWN in pols:
+        from agents.best_known import headroom, headroom_line
+
+        h = headroom(summary, _heuristic_labels(pols), metric)
+        click.echo(headroom_line(h, metric))
+        for k, v in h.items():
+            summary[k] = v
     return summary
+
+
+def _heuristic_labels(pols: dict[str, Any]) -> list[str]:
+    """Labels of the heuristic baselines among ``pols`` (``Solver.heuristic``)."""
+    from agents.best_known import is_heuristic
+
+    return [
+        lab
+        for lab, spec in pols.items()
+        if is_heuristic(getattr(spec, "name", "")) and not getattr(spec, "options", ())
+    ]
+
+
+def _reference(
+    pols: dict[str, Any],
+    reference: str | None,
+    fallback: str | None,
+    bk_dir: str | None,
+    restarts: int | None,
+) -> str | None:
+    """Resolve ``--reference``: ``none`` -> no gaps; ``best_known`` (the default) adds the
+    best_known policy (cache ``bk_dir``) to ``pols`` unless a policy has that label; else a label."""
+    ref = reference if reference is not None else (BEST_KNOWN if fallback is None else fallback)
+    if ref.lower() == "none":
+        return None
+    if ref == BEST_KNOWN and BEST_KNOWN not in pols:
+        pols[BEST_KNOWN] = _best_known_spec(bk_dir, restarts)
+    if ref not in pols:
+        raise click.BadParameter(f"{ref!r} is not among the policies {list(pols)}", param_hint="--reference")
+    return ref
+
+
+def _best_known_spec(bk_dir: str | None, restarts: int | None) -> Any:
+    from agents.best_known import BestKnownSpec, default_cache_dir
+
+    return BestKnownSpec(str(Path(bk_dir or default_cache_dir()).resolve()), restarts)
+
+
+def _best_known_options(f: Any) -> Any:
+    f = click.option(
+        "--best-known-restarts",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Random starts per restarted solver in best_known (default: gd, fp_mm_admm x 3; robust_scheme2 x 2).",
+    )(f)
+    f = click.option(
+        "--best-known-dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="best_known cache folder (default: $ISAC_BEST_KNOWN_DIR or results/best_known).",
+    )(f)
+    return f
 
 
 def _eval_set(env_id: str, sets: dict[str, Any], draws: int, seed: int, eval_set_file: str | None) -> Any:
@@ -418,12 +495,17 @@ def _eval_set(env_id: str, sets: dict[str, Any], draws: int, seed: int, eval_set
 @click.option(
     "--save-eval-set", type=click.Path(dir_okay=False), default=None, help="Write the eval set (.json/.npz)."
 )
-@click.option("--reference", default=None, help="Label of the reference policy (default: the first).")
+@click.option(
+    "--reference",
+    default=None,
+    help="Reference of the gaps: best_known (default; its rows are added), a policy label, or none.",
+)
 @click.option("--steps", type=click.IntRange(min=1), default=1, help="Decisions per draw.")
 @click.option(
     "--out", type=click.Path(dir_okay=False), default="results/evaluate.csv", help="Rows CSV (resumed)."
 )
 @_trust_checkpoint_option
+@_best_known_options
 @_backend_options
 def evaluate(
     env_id: str,
@@ -441,8 +523,14 @@ def evaluate(
     workers: int | None,
     address: str | None,
     trust_checkpoint: bool = False,
+    best_known_dir: str | None = None,
+    best_known_restarts: int | None = None,
 ) -> None:
-    """Run policies on a frozen set of seeded channel draws; rows are appended to --out."""
+    """Run policies on a frozen set of seeded channel draws; rows are appended to --out.
+
+    The gaps are to ``best_known`` (the best feasible design of every solver of the task, with
+    restarts, cached per eval set; see agents.best_known) unless --reference names another policy
+    or ``none``."""
     from agents.evaluate import parse_policy
 
     es = _eval_set(env_id, parse_sets(sets), QUICK_DRAWS if quick else draws, seed, eval_set_file)
@@ -459,7 +547,9 @@ def evaluate(
                 f"duplicate policy label {label!r} (use LABEL=SPEC)", param_hint="--policy"
             )
         pols[label] = spec
-    ref = reference or next(iter(pols))
+    if best_known_dir and BEST_KNOWN in pols:
+        pols[BEST_KNOWN] = _best_known_spec(best_known_dir, best_known_restarts)
+    ref = _reference(pols, reference, None, best_known_dir, best_known_restarts)
     _run_and_report(pols, es, Path(out), ref, steps, backend, workers, address)
     click.echo(f"rows: {out}")
 
@@ -526,12 +616,22 @@ def _compare_plot(summary: Any, objective: str, path: Path, title: str) -> None:
     default=None,
     help="Comma-separated baseline names (default for RydbergISAC: " + ",".join(DEFAULT_BASELINES) + ").",
 )
-@click.option("--reference", default=None, help="Reference for the optimality gap (default: first baseline).")
+@click.option(
+    "--reference",
+    default=None,
+    help="Reference of the gaps: best_known (default), a policy label, or none.",
+)
+@click.option(
+    "--no-best-known",
+    is_flag=True,
+    help="Leave out best_known (no solves beyond the listed policies); the reference is then the first baseline.",
+)
 @click.option("--draws", type=click.IntRange(min=1), default=100)
 @click.option("--quick", is_flag=True, help=f"{QUICK_DRAWS} draws.")
 @click.option("--seed", type=click.IntRange(min=0), default=0)
 @click.option("--out-dir", type=click.Path(file_okay=False), default="results/compare")
 @_trust_checkpoint_option
+@_best_known_options
 @_backend_options
 def compare(
     env_id: str,
@@ -548,9 +648,17 @@ def compare(
     workers: int | None,
     address: str | None,
     trust_checkpoint: bool = False,
+    no_best_known: bool = False,
+    best_known_dir: str | None = None,
+    best_known_restarts: int | None = None,
 ) -> None:
-    """Agents vs baselines on identical channel draws: table, rows CSV, summary CSV and PNG."""
+    """Agents vs baselines on identical channel draws: table, rows CSV, summary CSV and PNG.
+
+    best_known (every solver of the task with restarts, cached per eval set) is a row and the
+    default reference; the headroom line (best_known vs the best heuristic) is printed and written
+    to compare.csv (columns best_heuristic, headroom_pct, headroom_db)."""
     from agents.evaluate import agent_scenario_kwargs, parse_policy, task_objective
+    from baselines import list_solvers
 
     pols: dict[str, Any] = {}
     agent_texts = [] if no_agents else (list(agents) or [str(p) for p in shipped_checkpoints(env_id)])
@@ -569,13 +677,13 @@ def compare(
             click.echo(f"scenario of the shipped agent {Path(first.path).name}: {scenario}")
     if baselines is None:
         names = next((v for k, v in COMPARE_BASELINES.items() if env_id.startswith(k)), ())
+        names = tuple(n for n in names if n in list_solvers())
         if not names:
             raise click.BadParameter(
                 f"no default baselines for {env_id}; pass --baselines", param_hint="--env"
             )
     else:
         names = tuple(b.strip() for b in baselines.split(",") if b.strip())
-    reference = reference or (names[0] if names else None)
     for label, spec in list(pols.items()):
         why = spec.incompatibility(env_id, scenario)
         if why and agents:
@@ -589,10 +697,14 @@ def compare(
         except ValueError as exc:
             _fail(exc)
         pols[label] = spec
-    if reference is None or reference not in pols:
-        raise click.BadParameter(
-            f"{reference!r} is not among the policies {list(pols)}", param_hint="--reference"
-        )
+    if not no_best_known and BEST_KNOWN not in pols:
+        pols[BEST_KNOWN] = _best_known_spec(best_known_dir, best_known_restarts)
+    fallback = (names[0] if names else None) if no_best_known else None
+    if no_best_known and reference == BEST_KNOWN:
+        raise click.BadParameter("--reference best_known with --no-best-known", param_hint="--reference")
+    if fallback is None and no_best_known:
+        raise click.BadParameter("no baseline to use as the reference", param_hint="--reference")
+    reference = _reference(pols, reference, fallback, best_known_dir, best_known_restarts)
     es = _eval_set(env_id, scenario, QUICK_DRAWS if quick else draws, seed, None)
     out = Path(out_dir)
     rows_csv = out / f"{env_id.rsplit('/', 1)[-1]}_{es.hash}.rows.csv"
@@ -613,7 +725,20 @@ def compare(
 @click.option("--seed", type=click.IntRange(min=0), default=0)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="gym.make keyword for every point.")
 @click.option("--schemes", default=None, help="Comma-separated subset of the curves.")
+@click.option(
+    "--env",
+    "env_id",
+    default=None,
+    help="Run on another registered id of the figure's task (e.g. a tier); files get an @<EnvName> suffix.",
+)
+@click.option(
+    "--best-known",
+    "best_known",
+    is_flag=True,
+    help="Add the best_known curve and gaps to it (sweeps; costly: every solver of the task + restarts per draw).",
+)
 @click.option("--out-dir", type=click.Path(file_okay=False), default="results/figures")
+@_best_known_options
 @_backend_options
 def figure(
     name: str,
@@ -626,8 +751,15 @@ def figure(
     backend: str,
     workers: int | None,
     address: str | None,
+    env_id: str | None = None,
+    best_known: bool = False,
+    best_known_dir: str | None = None,
+    best_known_restarts: int | None = None,
 ) -> None:
-    """Reproduce a paper figure (NAME, or 'list' / 'all'); writes CSV + PNG, resumes cached rows."""
+    """Reproduce a paper figure (NAME, or 'list' / 'all'); writes CSV + PNG, resumes cached rows.
+
+    --env ID runs the sweep on another registered id of the figure's task: each point is
+    gym.make(ID, **fixed, x=value), and the files are NAME@<EnvName>.csv / .png."""
     from experiments.figures import FIGURES, PAPER_TRIALS, make_figure
 
     if name == "list":
@@ -643,6 +775,10 @@ def figure(
         click.echo(f"(paper: --trials {PAPER_TRIALS}; --quick for a smoke run)")
         return
     names = list(FIGURES) if name == "all" else [name]
+    if env_id is not None and name == "all":
+        raise click.BadParameter(
+            "--env applies to one figure (or figures of one task), not 'all'", param_hint="--env"
+        )
     sel = [s.strip() for s in schemes.split(",")] if schemes else None
     for n in names:
         try:
@@ -657,6 +793,10 @@ def figure(
                 backend=backend,
                 workers=workers,
                 address=address,
+                env_id=env_id,
+                best_known=best_known,
+                best_known_dir=best_known_dir,
+                best_known_restarts=best_known_restarts,
             )
         except (ValueError, TypeError) as exc:
             _fail(exc)

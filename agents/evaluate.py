@@ -75,9 +75,11 @@ __all__ = [
     "evaluate_policies",
     "mean_ci95",
     "parse_policy",
+    "relative_gap",
     "run_evaluation",
     "summarize",
     "task_objective",
+    "top_user_share",
 ]
 
 #: Objective metric and sense (+1 maximise, -1 minimise) per env-id prefix; the gap to the
@@ -485,7 +487,8 @@ class _FixedSpec:
 def parse_policy(text: str, *, trust_checkpoint: bool = False) -> tuple[str, Any]:
     """Parse a CLI policy argument into ``(label, spec)``.
 
-    Forms: ``random``; a registered baseline name (``fp_mm_admm``); a checkpoint path (``.zip`` or a
+    Forms: ``random``; ``best_known`` (:class:`agents.best_known.BestKnownSpec`, the cached
+    best feasible design per draw); a registered baseline name (``fp_mm_admm``); a checkpoint path (``.zip`` or a
     directory); any of these prefixed with ``label=`` to choose the row label. A checkpoint must
     have the safe format (``policy.pth``) unless ``trust_checkpoint`` (``--trust-checkpoint``) allows
     unpickling an SB3 ``.zip``; this is checked here, before any work starts.
@@ -501,6 +504,10 @@ def parse_policy(text: str, *, trust_checkpoint: bool = False) -> tuple[str, Any
     if spec_text == "random":
         spec: Any = RandomSpec()
         default = "random"
+    elif spec_text == "best_known":
+        from .best_known import BestKnownSpec
+
+        spec, default = BestKnownSpec(), "best_known"
     elif Path(spec_text).exists():
         from agents.train import checkpoint_kind
 
@@ -632,6 +639,17 @@ def _solver_extras(policy: Any) -> dict[str, Any]:
     }
 
 
+def top_user_share(metrics: Mapping[str, Any]) -> float | None:
+    """``max_k rate_k / sum_k rate_k`` of the per-user rates ``metrics["rate"]`` (Rydberg task; 1 means
+    one user carries the whole sum rate); NaN for a zero sum rate, ``None`` without per-user rates."""
+    rate = metrics.get("rate")
+    if rate is None or np.ndim(rate) != 1:
+        return None
+    r = np.asarray(rate, dtype=float)
+    total = float(np.sum(r))
+    return float(np.max(r) / total) if total > 0 and np.all(np.isfinite(r)) else math.nan
+
+
 def _play(policy: Any, env: Any, seed: int, policy_seed: int, steps: int) -> dict[str, Any]:
     """Play ``policy`` on the draw ``seed`` for up to ``steps`` decisions; returns the row's values.
 
@@ -658,6 +676,9 @@ def _play(policy: Any, env: Any, seed: int, policy_seed: int, steps: int) -> dic
         if terminated or truncated:
             break
     row: dict[str, Any] = _flat_metrics(info.get("metrics", {}))
+    share = top_user_share(info.get("metrics", {}))
+    if share is not None:
+        row["top_user_share"] = share
     row.update(
         reward=float(np.mean(rewards)),
         cost=float(info.get("cost", math.nan)),
@@ -668,9 +689,23 @@ def _play(policy: Any, env: Any, seed: int, policy_seed: int, steps: int) -> dic
     )
     if not solved:  # the placeholder action's scores are not the policy's: record none of them
         row.update(dict.fromkeys(info.get("metrics", {}), math.nan))
+        if "top_user_share" in row:
+            row["top_user_share"] = math.nan
         row.update(reward=math.nan, cost=math.nan, feasible=False)
     row.update(_solver_extras(policy))
     return row
+
+
+def relative_gap(gap: float, reference: float | None, metric: str, sense: int) -> float:
+    """The gap as a fraction: ``gap / |reference|`` for a maximised objective; for ``power_dbm`` (a
+    gap in dB) the relative power excess ``10^(gap / 10) - 1``; NaN otherwise or without a reference."""
+    if reference is None or not math.isfinite(gap):
+        return math.nan
+    if sense > 0:
+        return gap / abs(reference) if reference != 0.0 else math.nan
+    if metric == "power_dbm":
+        return 10.0 ** (gap / 10.0) - 1.0
+    return math.nan
 
 
 def _run_trial(task: _TrialTask) -> list[dict[str, Any]]:
@@ -681,7 +716,11 @@ def _run_trial(task: _TrialTask) -> list[dict[str, Any]]:
     for label, spec in task.policies:
         env_key, env = _get_env(spec, task.env_id, env_kwargs)
         policy = _get_policy(spec, env_key, env)
+        if hasattr(policy, "select_draw"):  # replays a stored per-draw design (best_known)
+            policy.select_draw(task.env_id, task.eval_hash, task.trial)
         results[label] = _play(policy, env, task.seed, task.policy_seed, task.steps)
+        if hasattr(policy, "row_overrides"):
+            results[label].update(policy.row_overrides(results[label]))
     ref_value = task.reference_value  # NaN when the stored reference row is unsolved
     if task.reference is not None and task.reference in results:
         ref = results[task.reference]
@@ -691,7 +730,7 @@ def _run_trial(task: _TrialTask) -> list[dict[str, Any]]:
         value = float(res.get(metric, math.nan)) if res["solved"] else math.nan
         # the gap needs a design on both sides (NaN when the policy or the reference is unsolved)
         gap = sense * (ref_value - value) if ref_value is not None else math.nan
-        rel = gap / abs(ref_value) if ref_value not in (None, 0.0) and sense > 0 else math.nan
+        rel = relative_gap(gap, ref_value, metric, sense)
         row = {
             "policy": label,
             "env_id": task.env_id,
@@ -968,8 +1007,16 @@ def run_evaluation(
     with ResultStore(out_path) as store:  # exclusive: a concurrent run on out_path fails here
         tasks: list[_TrialTask] = []
         banks: set[str] = set()
-        for item in eval_sets:
-            es, extra = (item, {}) if isinstance(item, EvalSet) else (item[0], dict(item[1]))
+        items = [(item, {}) if isinstance(item, EvalSet) else (item[0], dict(item[1])) for item in eval_sets]
+        for _, spec in specs:  # e.g. best_known: build its per-draw cache first (one pool, all sets)
+            if hasattr(spec, "prepare"):
+                for es, _ in items:
+                    _check_channel_bank(es.env_kwargs, banks)
+                spec.prepare(
+                    [es for es, _ in items], backend=backend, workers=workers, address=address,
+                    progress=progress,
+                )  # fmt: skip
+        for es, extra in items:
             if reference is not None:
                 task_objective(es.env_id)  # fail early for an env without an objective
             _check_channel_bank(es.env_kwargs, banks)
@@ -1136,7 +1183,15 @@ def summarize(df: Any, by: Sequence[str] = ("policy",), metric: str = "objective
     recorded, not scored) and ``solved_rate = n_solved / n``. ``mean`` and ``ci95`` (95% Student-t
     CI, :func:`mean_ci95`) of ``metric`` are over the solved draws only; ``feasible_rate`` is over
     *all* draws (a failed solve counts as infeasible); ``gap_mean`` / ``gap_ci95`` over the draws
-    where both the policy and the reference are solved; latency over all draws.
+    where both the policy and the reference are solved (``rel_gap_pct``: the mean ``rel_gap`` in %,
+    for ``power_dbm`` the relative power excess); latency over all draws.
+
+    Further columns where the rows allow them: ``top_user_share`` (mean over solved draws of
+    ``max_k rate_k / sum_rate``, Rydberg task); and, where the rows hold a ``best_known`` policy
+    (:mod:`agents.best_known`) and an ``env_id`` column, the gap of every policy to it on the same
+    draw, whatever the reference: ``gap_to_best_known_mean`` / ``gap_to_best_known_ci95`` (``sense *
+    (best_known - objective)``, bit/s/Hz or dB, >= 0 when worse) and ``rel_gap_to_best_known_pct``
+    (in %; for ``power_dbm`` the relative power excess), over the draws where both are solved.
 
     Args:
         df: a ``pandas.DataFrame`` of result rows (e.g. ``pandas.read_csv(out_path)``).
@@ -1145,12 +1200,13 @@ def summarize(df: Any, by: Sequence[str] = ("policy",), metric: str = "objective
 
     Returns:
         ``pandas.DataFrame`` with columns ``[*by, n, n_solved, solved_rate, mean, ci95,
-        feasible_rate, latency_ms, latency_ms_median, gap_mean, gap_ci95]`` in the order the groups
-        first appear.
+        feasible_rate, latency_ms, latency_ms_median, gap_mean, gap_ci95, rel_gap_pct]`` (plus the
+        optional columns above) in the order the groups first appear.
     """
     import pandas as pd
 
     df = dedupe_rows(df)
+    bk_gap = _gap_to_best_known(df)
     out = []
     for keys, g in df.groupby(list(by), sort=False):
         keys = keys if isinstance(keys, tuple) else (keys,)
@@ -1161,6 +1217,18 @@ def summarize(df: Any, by: Sequence[str] = ("policy",), metric: str = "objective
         lat = g["latency_s"].astype(float).to_numpy() * 1e3
         mean, ci = mean_ci95(vals)
         gap_mean, gap_ci = mean_ci95(gaps)
+        rel = g["rel_gap"].astype(float).to_numpy()[solved] if "rel_gap" in g else np.array([])
+        extra: dict[str, Any] = {"rel_gap_pct": 100.0 * mean_ci95(rel)[0]}
+        if "top_user_share" in g:
+            extra["top_user_share"] = mean_ci95(g["top_user_share"].astype(float).to_numpy()[solved])[0]
+        if bk_gap is not None:
+            bg = bk_gap[0].loc[g.index].to_numpy()
+            m, c = mean_ci95(bg)
+            extra.update(
+                gap_to_best_known_mean=m,
+                gap_to_best_known_ci95=c,
+                rel_gap_to_best_known_pct=100.0 * mean_ci95(bk_gap[1].loc[g.index].to_numpy())[0],
+            )
         out.append(
             {
                 **dict(zip(by, keys, strict=True)),
@@ -1174,6 +1242,31 @@ def summarize(df: Any, by: Sequence[str] = ("policy",), metric: str = "objective
                 "latency_ms_median": float(np.median(lat)),
                 "gap_mean": gap_mean,
                 "gap_ci95": gap_ci,
+                **extra,
             }
         )
     return pd.DataFrame(out)
+
+
+def _gap_to_best_known(df: Any, label: str = "best_known") -> tuple[Any, Any] | None:
+    """Per row: ``(gap, relative gap)`` to the ``label`` row of the same ``(eval_set, trial)`` (NaN
+    where either is unsolved), as ``pandas.Series`` on ``df``'s index; ``None`` if ``df`` has no
+    ``label`` rows or no ``env_id`` / ``objective`` column."""
+    import pandas as pd
+
+    if not {"policy", "eval_set", "trial", "env_id", "objective"} <= set(df.columns):
+        return None
+    is_bk = (df["policy"] == label).to_numpy()
+    if not is_bk.any():
+        return None
+    value = df["objective"].astype(float).where(bool_column(df, "solved", True))
+    bk = df[is_bk].assign(_v=value[is_bk])
+    ref = {(str(h), int(t)): v for h, t, v in zip(bk["eval_set"], bk["trial"], bk["_v"], strict=True)}
+    gaps, rels = [], []
+    for env_id, h, t, v in zip(df["env_id"], df["eval_set"], df["trial"], value, strict=True):
+        r = ref.get((str(h), int(t)), math.nan)
+        metric, sense = task_objective(str(env_id))
+        gap = sense * (r - v)
+        gaps.append(gap)
+        rels.append(relative_gap(gap, r, metric, sense) if math.isfinite(r) else math.nan)
+    return pd.Series(gaps, index=df.index), pd.Series(rels, index=df.index)

@@ -14,6 +14,16 @@ Built-in names (Rydberg task, rar_isac spec sections 6-7):
 * ``"best_user_mrt"``, ``"user_select_zf"`` CRB-repaired heuristics (``heuristic = True``):
   one user by MRT; greedy user selection + regularised ZF (:mod:`baselines.heuristics`).
 
+Robust task (robust_isac spec): ``"robust_continuous"``, ``"robust_scheme1"``, ``"robust_scheme2"``,
+``"robust_random"`` (Algorithm 2 and its random floor, :mod:`baselines.robust_ao`) and the
+heuristics ``"robust_gain_mrt"``, ``"robust_gain_zf"`` (gain phases, MRT / ZF directions, the
+minimum power the safe approximation certifies; :mod:`baselines.robust_heuristics`).
+
+Every solver class carries ``task`` (``"rydberg"`` / ``"robust"``, filter with
+``list_solvers(task=...)``) and ``heuristic`` (``True`` for the closed-form baselines and the random
+floors, against which a tier's headroom is measured); :func:`solver_class_attr` reads them
+without building the solver.
+
 cvxpy is imported lazily, only by the code paths that need it (the (J, f) projection SDP, the
 feasibility restoration and the all-cvxpy benchmark backend); a missing cvxpy raises an
 ``ImportError`` that names the ``baselines`` extra.

@@ -17,6 +17,17 @@ feasibility rate, latency per scheme and x) and ``<out_dir>/<name>.png``.
 
 Seeds: the draws of trial ``i`` at every x value come from ``SeedSequence(seed).spawn(trials)[i]``,
 identical on every backend and for every scheme.
+
+Other env ids (``env_id=`` / ``isac figure NAME --env ID``): a figure can run on another registered
+id of the same task (e.g. a scenario tier); every point is then ``gym.make(ID, **fixed, x=value)``,
+i.e. the id's registered keyword arguments plus the figure's fixed ones and its x value (a scheme
+with its own env id, the robust paper's Continuous curve, keeps it). Its files carry the id:
+``<name>@<EnvName>.csv`` / ``.png`` and ``<sweep>@<EnvName>.rows.csv``.
+
+best_known (``best_known=True`` / ``--best-known``, sweeps only; opt-in because it runs every solver
+of the task plus restarts on every draw, several times a scheme's cost): adds the ``best_known`` curve
+(:mod:`agents.best_known`, cached per eval set) and the columns ``gap_to_best_known_mean`` /
+``rel_gap_to_best_known_pct`` to the table.
 """
 
 from __future__ import annotations
@@ -320,9 +331,38 @@ def _check_overrides(fig: Figure, overrides: Mapping[str, Any]) -> None:
         raise ValueError(f"{fig.name} sweeps {fig.x!r}; it cannot also be overridden")
 
 
-def rows_path(fig: Figure, out_dir: str | os.PathLike[str]) -> Path:
-    """The rows CSV of a figure's computation."""
-    return Path(out_dir) / f"{fig.rows_name}.rows.csv"
+BEST_KNOWN = "best_known"
+
+
+def env_suffix(fig: Figure, env_id: str | None) -> str:
+    """``"@<EnvName>"`` for a run on another id than the figure's, else ``""``."""
+    if env_id is None or env_id == fig.env_id:
+        return ""
+    return "@" + env_id.rsplit("/", 1)[-1]
+
+
+def check_env(fig: Figure, env_id: str | None) -> None:
+    """``env_id`` must be a registered id of the figure's task (same id prefix before ``-``).
+
+    Raises:
+        ValueError: unregistered id or another task.
+    """
+    if env_id is None:
+        return
+    import gymnasium as gym
+
+    import isac_env  # noqa: F401
+
+    if env_id not in gym.registry:
+        raise ValueError(f"{fig.name}: env id {env_id!r} is not registered")
+    family = fig.env_id.split("-", 1)[0]
+    if env_id.split("-", 1)[0] != family:
+        raise ValueError(f"{fig.name} is a figure of {family}; {env_id!r} is another task")
+
+
+def rows_path(fig: Figure, out_dir: str | os.PathLike[str], env_id: str | None = None) -> Path:
+    """The rows CSV of a figure's computation (on ``env_id``, default the figure's own)."""
+    return Path(out_dir) / f"{fig.rows_name}{env_suffix(fig, env_id)}.rows.csv"
 
 
 def eval_plan(
@@ -333,13 +373,17 @@ def eval_plan(
     quick: bool = False,
     overrides: Mapping[str, Any] | None = None,
     schemes: Sequence[str] | None = None,
+    env_id: str | None = None,
 ) -> list[tuple[Scheme, EvalSet, dict[str, Any]]]:
-    """``(scheme, eval set, extra columns)`` for every scheme and point of a figure."""
+    """``(scheme, eval set, extra columns)`` for every scheme and point of a figure (on ``env_id``
+    instead of ``fig.env_id`` for the schemes without their own id)."""
     overrides = dict(overrides or {})
     _check_overrides(fig, overrides)
+    check_env(fig, env_id)
+    fig_env = env_id or fig.env_id
     plan = []
     for sch in _select(fig, schemes):
-        env_id = sch.env_id or fig.env_id
+        env_id = sch.env_id or fig_env
         if fig.kind == "sweep":
             assert fig.x is not None
             for v in fig.quick_values if quick else fig.values:
@@ -419,17 +463,33 @@ def compute(
     workers: int | None = None,
     address: str | None = None,
     progress: bool = True,
+    env_id: str | None = None,
+    best_known: bool = False,
+    best_known_dir: str | os.PathLike[str] | None = None,
+    best_known_restarts: int | None = None,
 ) -> Path:
-    """Compute (or resume) the rows of a figure; returns the rows CSV path."""
-    out = rows_path(fig, out_dir)
-    plan = eval_plan(fig, trials=trials, seed=seed, quick=quick, overrides=overrides, schemes=schemes)
+    """Compute (or resume) the rows of a figure; returns the rows CSV path.
+
+    ``env_id``: run on another registered id (see the module docstring). ``best_known``: also the
+    ``best_known`` policy on every point (sweeps; cache in ``best_known_dir``, default
+    :func:`agents.best_known.default_cache_dir`; ``best_known_restarts`` random starts per restarted
+    solver)."""
+    out = rows_path(fig, out_dir, env_id)
+    plan = eval_plan(
+        fig, trials=trials, seed=seed, quick=quick, overrides=overrides, schemes=schemes, env_id=env_id
+    )
     if fig.kind == "sweep":
         # one evaluation per env id, all points at once (keeps every worker busy)
         by_env: dict[str, list[tuple[Scheme, EvalSet, dict[str, Any]]]] = {}
         for item in plan:
             by_env.setdefault(item[1].env_id, []).append(item)
         for env_id, items in by_env.items():
-            pols = {s.label: BaselineSpec(s.solver) for s, _, _ in items}
+            pols: dict[str, Any] = {s.label: BaselineSpec(s.solver) for s, _, _ in items}
+            if best_known:
+                from agents.best_known import BestKnownSpec, default_cache_dir
+
+                bk_dir = Path(best_known_dir) if best_known_dir is not None else default_cache_dir()
+                pols[BEST_KNOWN] = BestKnownSpec(str(bk_dir.resolve()), best_known_restarts)
             sets: dict[str, tuple[EvalSet, dict[str, Any]]] = {es.hash: (es, ex) for _, es, ex in items}
             ref = fig.reference if fig.reference in pols else None
             run_evaluation(
@@ -494,8 +554,18 @@ def _trace_rows(
 # ---------------------------------------------------------------------------------------------
 # tables and plots
 # ---------------------------------------------------------------------------------------------
-def figure_table(fig: Figure, rows: Any, plan: Sequence[tuple[Scheme, EvalSet, dict[str, Any]]]) -> Any:
+def figure_table(
+    fig: Figure,
+    rows: Any,
+    plan: Sequence[tuple[Scheme, EvalSet, dict[str, Any]]],
+    best_known: bool = False,
+) -> Any:
     """The plotted table of a figure from its rows (only rows of the plan's eval sets).
+
+    With ``best_known`` (sweeps): the ``best_known`` rows of the plan's eval sets are a scheme of
+    the table too, and every row gets ``gap_to_best_known_mean`` (``sense * (best_known -
+    objective)`` on the same draw, over the draws where both are solved) and
+    ``rel_gap_to_best_known_pct`` (in %; for power the relative power excess).
 
     Aggregation follows :func:`agents.evaluate.summarize` (the first row per key; failed solves,
     ``solved`` false, are recorded but never scored; means and 95% Student-t CIs by
@@ -517,10 +587,17 @@ def figure_table(fig: Figure, rows: Any, plan: Sequence[tuple[Scheme, EvalSet, d
     import pandas as pd
 
     wanted = {(s.label, es.hash) for s, es, _ in plan}
+    if best_known and fig.kind == "sweep":
+        wanted |= {(BEST_KNOWN, es.hash) for _, es, _ in plan}
+    rows = rows.astype({"policy": str, "eval_set": str})
     df = rows[[(p, h) in wanted for p, h in zip(rows["policy"], rows["eval_set"], strict=True)]]
     out = []
     if fig.kind == "sweep":
-        for (sch, x), g in dedupe_rows(df).groupby(["policy", "x"], sort=False):
+        from agents.evaluate import _gap_to_best_known
+
+        df = dedupe_rows(df)
+        bk_gap = _gap_to_best_known(df, BEST_KNOWN) if best_known else None
+        for (sch, x), g in df.groupby(["policy", "x"], sort=False):
             solved = bool_column(g, "solved", True)
             verdict = "solver_feasible" if "solver_feasible" in g else "feasible"
             feas = bool_column(g, verdict, False) & solved
@@ -534,6 +611,13 @@ def figure_table(fig: Figure, rows: Any, plan: Sequence[tuple[Scheme, EvalSet, d
             mean, ci = mean_ci95(vals)
             gaps = g["gap"].astype(float).to_numpy()[solved] if "gap" in g else np.array([])
             gap_mean, _ = mean_ci95(gaps)
+            bk_cols: dict[str, float] = {}
+            if best_known:
+                bk_cols = {"gap_to_best_known_mean": math.nan, "rel_gap_to_best_known_pct": math.nan}
+                if bk_gap is not None:
+                    bk_cols["gap_to_best_known_mean"] = mean_ci95(bk_gap[0].loc[g.index].to_numpy())[0]
+                    rel = mean_ci95(bk_gap[1].loc[g.index].to_numpy())[0]
+                    bk_cols["rel_gap_to_best_known_pct"] = 100.0 * rel
             out.append(
                 {
                     "scheme": sch,
@@ -548,10 +632,12 @@ def figure_table(fig: Figure, rows: Any, plan: Sequence[tuple[Scheme, EvalSet, d
                     "env_feasible_rate": float(np.mean(env_feas)),
                     "latency_s": float(g["latency_s"].astype(float).mean()),
                     "gap_mean": gap_mean,
+                    **bk_cols,
                 }
             )
         tab = pd.DataFrame(out)
         order = {s.label: i for i, s in enumerate(fig.schemes)}
+        order[BEST_KNOWN] = len(order)
         if len(tab):
             tab = tab.sort_values(["scheme", fig.x], key=lambda c: c.map(order) if c.name == "scheme" else c)
         return tab.reset_index(drop=True)
@@ -581,8 +667,8 @@ def figure_table(fig: Figure, rows: Any, plan: Sequence[tuple[Scheme, EvalSet, d
     return pd.DataFrame(out)
 
 
-def plot(fig: Figure, table: Any, path: str | os.PathLike[str]) -> Path:
-    """Draw the figure's table to a PNG (matplotlib, Agg backend)."""
+def plot(fig: Figure, table: Any, path: str | os.PathLike[str], title: str | None = None) -> Path:
+    """Draw the figure's table to a PNG (matplotlib, Agg backend); ``title`` defaults to ``fig.title``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -591,7 +677,10 @@ def plot(fig: Figure, table: Any, path: str | os.PathLike[str]) -> Path:
     f, ax = plt.subplots(figsize=(5.5, 4.0), dpi=120)
     markers = "osd^v<>p"
     if fig.kind == "sweep":
-        for i, sch in enumerate(s.label for s in fig.schemes):
+        labels = [s.label for s in fig.schemes]
+        if len(table) and (table["scheme"] == BEST_KNOWN).any():
+            labels.append(BEST_KNOWN)
+        for i, sch in enumerate(labels):
             t = table[table["scheme"] == sch] if len(table) else table
             if not len(t):
                 continue
@@ -613,7 +702,7 @@ def plot(fig: Figure, table: Any, path: str | os.PathLike[str]) -> Path:
     ax.set_ylabel(fig.ylabel)
     if fig.logy:
         ax.set_yscale("log")
-    ax.set_title(fig.title, fontsize=8)
+    ax.set_title(title or fig.title, fontsize=8)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     f.tight_layout()
@@ -637,6 +726,10 @@ def make_figure(
     workers: int | None = None,
     address: str | None = None,
     progress: bool = True,
+    env_id: str | None = None,
+    best_known: bool = False,
+    best_known_dir: str | os.PathLike[str] | None = None,
+    best_known_restarts: int | None = None,
 ) -> tuple[Path, Path, Any]:
     """Compute (resuming) and plot one figure.
 
@@ -650,12 +743,17 @@ def make_figure(
         schemes: subset of the scheme labels (default: all).
         backend, workers, address: see :func:`agents.parallel.run_tasks`.
         progress: progress bars.
+        env_id: run on this registered id of the figure's task instead of ``fig.env_id`` (files
+            ``<name>@<EnvName>.*``).
+        best_known, best_known_dir, best_known_restarts: add the best_known curve and gaps (sweeps;
+            see :func:`compute`).
 
     Returns:
         ``(table csv, png, table DataFrame)``.
 
     Raises:
-        ValueError: unknown figure or scheme, or an override of the swept field.
+        ValueError: unknown figure or scheme, an override of the swept field, an unregistered
+            ``env_id`` or one of another task, ``best_known`` for a trace figure.
     """
     if name not in FIGURES:
         raise ValueError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
@@ -663,6 +761,8 @@ def make_figure(
     n = trials if trials is not None else (QUICK_TRIALS if quick else PAPER_TRIALS)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"trials must be a positive integer, got {n!r}")
+    if best_known and fig.kind != "sweep":
+        raise ValueError(f"{name} is a convergence trace; best_known applies to sweeps only")
     rows_csv = compute(
         fig,
         out_dir,
@@ -675,12 +775,21 @@ def make_figure(
         workers=workers,
         address=address,
         progress=progress,
+        env_id=env_id,
+        best_known=best_known,
+        best_known_dir=best_known_dir,
+        best_known_restarts=best_known_restarts,
     )
     import pandas as pd
 
-    plan = eval_plan(fig, trials=n, seed=seed, quick=quick, overrides=overrides, schemes=schemes)
-    table = figure_table(fig, pd.read_csv(rows_csv), plan)
-    csv_path = Path(out_dir) / f"{name}.csv"
+    plan = eval_plan(
+        fig, trials=n, seed=seed, quick=quick, overrides=overrides, schemes=schemes, env_id=env_id
+    )
+    rows = pd.read_csv(rows_csv, dtype={"policy": str, "eval_set": str})
+    table = figure_table(fig, rows, plan, best_known=best_known)
+    stem = f"{name}{env_suffix(fig, env_id)}"
+    csv_path = Path(out_dir) / f"{stem}.csv"
     table.to_csv(csv_path, index=False)
-    png = plot(fig, table, Path(out_dir) / f"{name}.png")
+    title = fig.title if env_id in (None, fig.env_id) else f"{fig.title} [{env_id}]"
+    png = plot(fig, table, Path(out_dir) / f"{stem}.png", title)
     return csv_path, png, table

@@ -16,6 +16,16 @@ from agents.cli import main, parse_sets, parse_value
 from tests.conftest import SMALL_RAR
 
 TINY = [f"--set={k}={v}" for k, v in SMALL_RAR.items()]
+#: the tiny scenario with a CRB threshold that some designs meet (best_known has feasible draws)
+TINY_FEASIBLE = [*TINY, "--set=crb_threshold=0.3"]
+
+
+@pytest.fixture(autouse=True)
+def _best_known_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test's default best_known cache is its own folder (never results/ of the checkout)."""
+    d = tmp_path / "best_known_cache"
+    monkeypatch.setenv("ISAC_BEST_KNOWN_DIR", str(d))
+    return d
 
 
 def invoke(*args: str) -> str:
@@ -60,6 +70,7 @@ def test_parse_values() -> None:
 def test_evaluate_quick_saves_set_and_resumes(tmp_path: Path) -> None:
     out, es_file = tmp_path / "rows.csv", tmp_path / "set.json"
     args = ["evaluate", "--quick", *TINY, "-p", "random_mrt", "-p", "rnd=random", "--workers", "1"]
+    args += ["--reference", "none"]
     text = invoke(*args, "--out", str(out), "--save-eval-set", str(es_file))
     assert "random_mrt" in text and "rnd" in text and "latency" in text
     df = pd.read_csv(out)
@@ -76,6 +87,8 @@ def test_evaluate_quick_saves_set_and_resumes(tmp_path: Path) -> None:
         "rnd=random",
         "--workers",
         "1",
+        "--reference",
+        "none",
         "--out",
         str(out),
     )
@@ -97,6 +110,7 @@ def test_compare_quick_baselines(tmp_path: Path) -> None:
         "random_mrt,random_zf,random",
         "--reference",
         "random_mrt",
+        "--no-best-known",
         "--workers",
         "1",
         "--out-dir",
@@ -110,6 +124,31 @@ def test_compare_quick_baselines(tmp_path: Path) -> None:
     assert (summary["n_solved"] == summary["n"]).all() and (summary["solved_rate"] == 1.0).all()
     head = next(ln for ln in text.splitlines() if ln.startswith("policy "))
     assert "feasible" in head and "solved" not in head  # the table shows it only below 100%
+
+
+def test_compare_defaults_to_best_known_with_headroom(tmp_path: Path, _best_known_cache: Path) -> None:
+    args = ["compare", "--quick", "--no-agents", *TINY_FEASIBLE, "--baselines", "best_user_mrt,gd"]
+    args += ["--best-known-restarts", "0", "--workers", "1", "--out-dir", str(tmp_path / "cmp")]
+    text = invoke(*args)
+    assert "gap to best_known" in text and "top-user share" in text
+    line = next(ln for ln in text.splitlines() if ln.startswith("headroom: "))
+    assert "best_user_mrt" in line
+    summary = pd.read_csv(tmp_path / "cmp" / "compare.csv")
+    assert list(summary["policy"]) == ["best_user_mrt", "gd", "best_known"]
+    bk = summary.set_index("policy").loc["best_known"]
+    assert bk["gap_mean"] == 0.0 and bk["feasible_rate"] == 1.0
+    assert (summary["best_heuristic"] == "best_user_mrt").all()
+    h = summary["headroom_pct"].iloc[0]
+    assert h == pytest.approx(100 * (bk["mean"] - summary["mean"].iloc[0]) / bk["mean"])
+    # the cache went to $ISAC_BEST_KNOWN_DIR; a second run reuses it (no rebuild: same bytes)
+    cached = sorted(_best_known_cache.glob("*.csv"))
+    assert len(cached) == 1
+    before = cached[0].read_bytes()
+    invoke(*args)
+    assert cached[0].read_bytes() == before
+    # another reference keeps the best_known row and reports the gap to it next to it
+    text = invoke(*args[:-2], "--reference", "gd", "--out-dir", str(tmp_path / "cmp2"))
+    assert "gap to gd" in text and "gap to best_known" in text
 
 
 def test_table_shows_solved_draws_below_100_percent() -> None:
@@ -159,6 +198,34 @@ def test_figure_list_and_quick(tmp_path: Path) -> None:
     assert (tmp_path / "rar-fig4a.png").stat().st_size > 0
 
 
+def test_figure_on_another_env_id_writes_id_suffixed_files(tmp_path: Path) -> None:
+    tiny = [a for a in TINY if not a.startswith("--set=num_users=")]  # the swept field
+    args = ["figure", "rar-fig5c", "--quick", "--trials", "1", *tiny, "--schemes", "Comm-only"]
+    out = invoke(
+        *args, "--env", "isac_env/RydbergISAC-Sparse-v0", "--workers", "1", "--out-dir", str(tmp_path)
+    )
+    assert "rar-fig5c@RydbergISAC-Sparse-v0" in out
+    for f in ("rar-fig5c@RydbergISAC-Sparse-v0.csv", "rar-fig5c@RydbergISAC-Sparse-v0.png"):
+        assert (tmp_path / f).stat().st_size > 0
+    assert not (tmp_path / "rar-fig5c.csv").exists()
+    rows = pd.read_csv(tmp_path / "rar-fig5c@RydbergISAC-Sparse-v0.rows.csv")
+    assert set(rows["env_id"]) == {"isac_env/RydbergISAC-Sparse-v0"}
+    assert sorted(rows["num_users"].unique()) == [3, 5]
+    res = CliRunner().invoke(main, [*args, "--env", "isac_env/RobustISAC-v0", "--out-dir", str(tmp_path)])
+    assert res.exit_code != 0 and "another task" in res.output
+
+
+def test_figure_best_known_adds_its_curve_and_gaps(tmp_path: Path) -> None:
+    args = ["figure", "rar-fig4a", "--quick", "--trials", "1", *TINY_FEASIBLE, "--schemes", "GD"]
+    invoke(*args, "--best-known", "--best-known-restarts", "0", "--workers", "1", "--out-dir", str(tmp_path))
+    tab = pd.read_csv(tmp_path / "rar-fig4a.csv").set_index(["scheme", "snr_db"])
+    assert set(tab.index.get_level_values(0)) == {"GD", "best_known"}
+    assert (tab.loc["best_known", "gap_to_best_known_mean"].dropna() == 0).all()
+    gd = tab.loc["GD"]
+    feasible = gd["env_feasible_rate"] == 1  # best_known takes the env's verdict, not the solver's
+    assert (gd.loc[feasible, "gap_to_best_known_mean"] >= -1e-12).all()
+
+
 def test_figure_rejects_override_of_swept_field(tmp_path: Path) -> None:
     res = CliRunner().invoke(
         main, ["figure", "rar-fig4b", "--quick", "--set", "num_ris=8", "--out-dir", str(tmp_path)]
@@ -205,6 +272,7 @@ def test_train_then_compare_with_the_agent(tmp_path: Path) -> None:
         "random_mrt",
         "--reference",
         "random_mrt",
+        "--no-best-known",
         "--workers",
         "1",
         "--out-dir",
@@ -243,6 +311,7 @@ def test_compare_skips_shipped_agents_of_another_scenario(tmp_path: Path) -> Non
             *TINY,
             "--baselines",
             "random_mrt",
+            "--no-best-known",
             "--workers",
             "1",
             "--out-dir",
@@ -255,7 +324,7 @@ def test_compare_skips_shipped_agents_of_another_scenario(tmp_path: Path) -> Non
 
 
 # --------------------------------------------------------------------- robustness: bad inputs
-EVAL_QUICK = ["evaluate", "--quick", *TINY, "--workers", "1"]
+EVAL_QUICK = ["evaluate", "--quick", *TINY, "--workers", "1", "--reference", "none"]
 
 
 def invoke_error(*args: str) -> str:
