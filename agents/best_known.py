@@ -65,6 +65,7 @@ from .evaluate import (
     _get_env,
     _input_errors,
     _play,
+    by_env_prefix,
     task_objective,
 )
 from .parallel import run_tasks
@@ -99,10 +100,7 @@ def task_of(env_id: str) -> str:
     Raises:
         ValueError: no task is known for the id.
     """
-    for prefix, task in TASKS.items():
-        if env_id.startswith(prefix):
-            return task
-    raise ValueError(f"no best_known task for env id {env_id!r}; known prefixes: {list(TASKS)}")
+    return str(by_env_prefix(TASKS, env_id, "best_known task"))
 
 
 def is_heuristic(name: str) -> bool:

@@ -148,10 +148,19 @@ def task_objective(env_id: str) -> tuple[str, int]:
     Raises:
         ValueError: no objective is registered for the id.
     """
-    for prefix, obj in OBJECTIVES.items():
+    return by_env_prefix(OBJECTIVES, env_id, "objective")
+
+
+def by_env_prefix(table: Mapping[str, Any], env_id: str, what: str) -> Any:
+    """The value of the first key of ``table`` that ``env_id`` starts with.
+
+    Raises:
+        ValueError: no key matches (the message names ``what`` and the known prefixes).
+    """
+    for prefix, value in table.items():
         if env_id.startswith(prefix):
-            return obj
-    raise ValueError(f"no objective registered for env id {env_id!r}; known prefixes: {list(OBJECTIVES)}")
+            return value
+    raise ValueError(f"no {what} registered for env id {env_id!r}; known prefixes: {list(table)}")
 
 
 def _canonical(obj: Any) -> str:

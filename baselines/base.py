@@ -51,6 +51,7 @@ __all__ = [
     "describe_fault",
     "guard_solve",
     "is_solver_fault",
+    "require_unbatched",
     "trap_faults",
 ]
 
@@ -65,6 +66,17 @@ _NUMERIC_FAULTS: tuple[type[BaseException], ...] = (np.linalg.LinAlgError, Arith
 class InvalidProblemError(ValueError):
     """A malformed problem instance (wrong type, batch shape, sizes): a caller's error, which
     :func:`is_solver_fault` does not count as a numerical fault, so it always propagates."""
+
+
+def require_unbatched(scenario: Any) -> None:
+    """Solvers take one problem instance.
+
+    Raises:
+        InvalidProblemError: ``scenario.batch_shape`` is not ``()``.
+    """
+    shape = getattr(scenario, "batch_shape", ())
+    if shape != ():
+        raise InvalidProblemError(f"solvers take an unbatched scenario, got batch shape {shape}")
 
 
 def _panic_exception_type() -> type[BaseException] | None:

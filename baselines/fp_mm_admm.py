@@ -63,7 +63,7 @@ from isac_env.physics.rar import RydbergScenario, crb_trace, effective_channels,
 from isac_env.physics.sensing import fim_matrices, fim_terms, fim_terms_from_map, fim_terms_map, sensing_gram
 
 from .ascent import armijo_ball_step, armijo_circle_step
-from .base import InvalidProblemError, Solver, SolverResult, Stopwatch, trap_faults
+from .base import Solver, SolverResult, Stopwatch, require_unbatched, trap_faults
 from .heuristics import bf_only_phases, design_feasible, full_power, is_feasible, metrics_dict, mrt_precoder
 from .qp import (
     ClosedFormJfProjection,
@@ -129,8 +129,7 @@ class _Instance:
     """Per-scenario precomputation and the scaled sensing quantities."""
 
     def __init__(self, s: RydbergScenario) -> None:
-        if s.batch_shape != ():
-            raise InvalidProblemError(f"solvers take an unbatched scenario, got batch shape {s.batch_shape}")
+        require_unbatched(s)
         self.s = s
         d = s.dims
         self.K, self.M, self.N, self.Nt = d["K"], d["M"], d["N"], d["Nt"]

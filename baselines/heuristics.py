@@ -40,7 +40,7 @@ from isac_env.physics.sensing import (
     sensing_gram,
 )
 
-from .base import InvalidProblemError, Solver, SolverResult, Stopwatch
+from .base import InvalidProblemError, Solver, SolverResult, Stopwatch, require_unbatched
 
 __all__ = [
     "GAIN_PHASE_ITERS",
@@ -660,8 +660,7 @@ class BestUserMRTSolver(Solver):
     ) -> SolverResult:
         sw = Stopwatch()
         s = scenario
-        if s.batch_shape != ():
-            raise InvalidProblemError(f"solvers take an unbatched scenario, got batch shape {s.batch_shape}")
+        require_unbatched(s)
         K, Nt, P = s.dims["K"], s.dims["Nt"], float(s.P_max)
         cands: list[_Candidate] = []
         gaps: list[float] = []
@@ -711,8 +710,7 @@ class UserSelectZFSolver(Solver):
     ) -> SolverResult:
         sw = Stopwatch()
         s = scenario
-        if s.batch_shape != ():
-            raise InvalidProblemError(f"solvers take an unbatched scenario, got batch shape {s.batch_shape}")
+        require_unbatched(s)
         d = s.dims
         K, Nt, M, P = d["K"], d["Nt"], d["M"], float(s.P_max)
         noise = float(np.mean(M * np.asarray(s.sigma_q2, dtype=np.float64)))
