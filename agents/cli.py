@@ -563,31 +563,57 @@ def shipped_checkpoints(env_id: str) -> list[Path]:
     return sorted(p.parent for p in CHECKPOINT_DIR.glob(f"*_{name}/model.zip"))
 
 
+#: axis label per objective: quantity, unit and which way is better
+OBJECTIVE_LABELS = {
+    "sum_rate": "sum rate U_com (bit/s/Hz), higher is better",
+    "power_dbm": "transmit power (dBm), lower is better",
+}
+
+
 def _compare_plot(summary: Any, objective: str, path: Path, title: str) -> None:
+    """Dot plot of mean ± 95% CI per policy (hollow markers: feasible on under half of the draws,
+    not a valid design) with each feasibility rate written beside it, and the decision latency."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=120)
-    x = np.arange(len(summary))
-    a1.bar(
-        x, summary["mean"], yerr=np.nan_to_num(summary["ci95"].to_numpy(dtype=float)), capsize=4, color="C0"
+    n = len(summary)
+    fig, (a1, a2) = plt.subplots(
+        1, 2, figsize=(10, 1.2 + 0.42 * n), dpi=120, gridspec_kw={"width_ratios": [2.2, 1]}, sharey=True
     )
-    a1.set_ylabel(f"{objective} (mean, 95% CI)")
-    a2.bar(x, summary["latency_ms"], color="C1")
-    a2.set_yscale("log")
-    a2.set_ylabel("decision latency (ms)")
-    for a in (a1, a2):
-        a.set_xticks(x, summary["policy"], rotation=30, ha="right", fontsize=8)
-        a.grid(True, axis="y", alpha=0.3)
-    for i, r in enumerate(summary.itertuples()):
-        note = f"{100 * r.feasible_rate:.0f}% feas."
+    y = np.arange(n)[::-1]
+    mean = summary["mean"].to_numpy(dtype=float)
+    ci = np.nan_to_num(summary["ci95"].to_numpy(dtype=float))
+    feas = summary["feasible_rate"].to_numpy(dtype=float)
+    for yi, m, c, f in zip(y, mean, ci, feas, strict=True):
+        ok = f >= 0.5
+        a1.errorbar(
+            m, yi, xerr=c, fmt="o", ms=7, capsize=4, color="C0" if ok else "C3",
+            mfc="C0" if ok else "white",
+        )  # fmt: skip
+    finite = mean[np.isfinite(mean)]
+    if finite.size:
+        lo, hi = float(np.min(finite - ci[np.isfinite(mean)])), float(np.max(finite + ci[np.isfinite(mean)]))
+        pad = 0.08 * (hi - lo or 1.0)
+        a1.set_xlim(lo - pad, hi + 0.45 * (hi - lo or 1.0) + pad)
+    for yi, r in zip(y, summary.itertuples(), strict=True):
+        note = f"{100 * r.feasible_rate:.0f}% feasible"
         if getattr(r, "solved_rate", 1.0) < 1:
-            note += f"\n{r.n_solved}/{r.n} solved"
-        a1.annotate(note, (i, 0), ha="center", va="bottom", fontsize=7, color="white")
-    fig.suptitle(title, fontsize=9)
+            note += f", {r.n_solved}/{r.n} solved"
+        a1.annotate(note, (1.0, yi), xycoords=("axes fraction", "data"), xytext=(-4, 0),
+                    textcoords="offset points", ha="right", va="center", fontsize=7)  # fmt: skip
+    a1.set_xlabel(OBJECTIVE_LABELS.get(objective, objective) + "; mean ± 95% CI", fontsize=8)
+    a1.set_yticks(y, summary["policy"], fontsize=8)
+    a2.barh(y, summary["latency_ms"].to_numpy(dtype=float), color="C1")
+    a2.set_xscale("log")
+    a2.set_xlabel("decision latency (ms, log)", fontsize=8)
+    for a in (a1, a2):
+        a.grid(True, axis="x", alpha=0.3)
+        a.tick_params(axis="x", labelsize=8)
+    n_draws = int(summary["n"].max()) if n else 0
+    fig.suptitle(f"{title}; hollow red: feasible on < 50% of {n_draws} draws", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
