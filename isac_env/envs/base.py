@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from ..config import EnvConfig
 
-__all__ = ["COST_CAP", "ISACEnv", "check_reset_options"]
+__all__ = ["COST_CAP", "RENDER_MODES", "ISACEnv", "check_render_mode", "check_reset_options"]
 
 ScenarioT = TypeVar("ScenarioT")
 
@@ -27,6 +27,21 @@ ScenarioT = TypeVar("ScenarioT")
 #: singular (or numerically so) has an infinite CRB; metrics report ``min(CRB, (1 + COST_CAP) eps)``
 #: and the cost ``min(CRB / eps - 1, COST_CAP)``, so rewards, costs, infos and observations stay finite.
 COST_CAP = 1e6
+
+
+#: render modes of the single environments (:mod:`isac_env.render` draws the frames)
+RENDER_MODES = ("rgb_array", "human")
+
+
+def check_render_mode(render_mode: Any) -> str | None:
+    """``render_mode`` if it is ``None`` or one of :data:`RENDER_MODES`.
+
+    Raises:
+        ValueError: any other value (the message names ``render_mode`` and the allowed ones).
+    """
+    if render_mode is not None and render_mode not in RENDER_MODES:
+        raise ValueError(f"render_mode must be None or one of {list(RENDER_MODES)}, got {render_mode!r}")
+    return render_mode
 
 
 def check_reset_options(options: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -52,13 +67,27 @@ class ISACEnv(gym.Env, Generic[ScenarioT]):
     Subclasses set ``task``, ``action_space`` / ``observation_space`` in ``__init__`` and implement
     the hooks ``_sample_scenario``, ``_age_scenario``, ``_decode``, ``_evaluate``; the reward and the
     observation come from the task (``task.reward``, ``task.scenario_features``, ``task.observe``).
+
+    Rendering (``render_mode``): ``"rgb_array"`` makes :meth:`render` return the frame of
+    :meth:`_render_frame` (uint8 ``[H, W, 3]``); ``"human"`` shows it in a pyplot window after every
+    ``reset`` and ``step`` (nothing is shown on a non-interactive backend such as Agg). Rendering
+    only reads the last design and metrics; it never touches ``np_random``, so trajectories are
+    identical with and without it.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "autoreset_mode": "NextStep"}
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": list(RENDER_MODES),
+        "render_fps": 4,
+        "autoreset_mode": "NextStep",
+    }
 
-    def __init__(self, env_config: EnvConfig) -> None:
+    def __init__(self, env_config: EnvConfig, render_mode: str | None = None) -> None:
         super().__init__()
+        self.render_mode = check_render_mode(render_mode)
         self.env_config = env_config
+        #: the last played design ``(W, phi)`` (``None`` after reset), for :meth:`render`
+        self._last_design: tuple[NDArray[np.complex128], NDArray[np.complex128]] | None = None
+        self._human_view: Any = None
         self._scenario: ScenarioT | None = None
         self._t = 0
         self._last_metrics: dict[str, Any] | None = None
@@ -68,6 +97,10 @@ class ISACEnv(gym.Env, Generic[ScenarioT]):
         self._phi_prev: NDArray[np.complex128] | None = None
 
     # ------------------------------------------------------------------ hooks
+    def _render_frame(self) -> NDArray[np.uint8]:
+        """The current frame, uint8 ``[H, W, 3]`` (subclasses draw it with :mod:`isac_env.render`)."""
+        raise NotImplementedError
+
     @abstractmethod
     def _sample_scenario(self, rng: np.random.Generator) -> ScenarioT: ...
 
@@ -119,7 +152,11 @@ class ISACEnv(gym.Env, Generic[ScenarioT]):
             self._scenario = self._sample_scenario(self.np_random)
         self._t = 0
         self._last_metrics = None
-        return self._observe(self._scenario, None, True), {}
+        self._last_design = None
+        obs = self._observe(self._scenario, None, True)
+        if self.render_mode == "human":
+            self.render()
+        return obs, {}
 
     def step(self, action: Any) -> tuple[NDArray[np.float32], float, bool, bool, dict[str, Any]]:
         if self._scenario is None:
@@ -129,13 +166,47 @@ class ISACEnv(gym.Env, Generic[ScenarioT]):
         reward, terms, cost = self._reward(metrics)
         self._t += 1
         self._last_metrics = metrics
+        self._last_design = (W, phi)
         truncated = self._t >= self.env_config.horizon
         info = {"metrics": metrics, "reward_terms": terms, "cost": cost, "feasible": cost == 0.0}
         new = False
         if self.env_config.channel_dynamics == "gauss_markov" and not truncated:
             self._scenario = self._age_scenario(self._scenario, self.np_random)
             new = True
-        return self._observe(self._scenario, metrics, new), reward, False, truncated, info
+        obs = self._observe(self._scenario, metrics, new)
+        if self.render_mode == "human":
+            self.render()
+        return obs, reward, False, truncated, info
+
+    def render(self) -> NDArray[np.uint8] | None:
+        """The frame (``render_mode="rgb_array"``), or show it (``"human"``, returns ``None``).
+
+        Before the first step the frame shows the geometry and "no design yet". Channel ageing
+        (``"gauss_markov"``) happens at the end of a step, so a frame after a step draws the
+        last design on the aged channel the next step will be evaluated on.
+
+        Raises:
+            RuntimeError: called before ``reset``.
+        """
+        if self.render_mode is None:
+            gym.logger.warn("render() called with render_mode=None; pass render_mode='rgb_array' to gym.make")
+            return None
+        if self._scenario is None:
+            raise RuntimeError("call reset() before render()")
+        frame = self._render_frame()
+        if self.render_mode == "human":
+            from ..render import show_frame
+
+            self._human_view = show_frame(self._human_view, frame, float(self.metadata["render_fps"]))
+            return None
+        return frame
+
+    def close(self) -> None:
+        """Close the ``"human"`` window, if any (calling it twice is fine)."""
+        if self._human_view is not None:
+            self._human_view.close()
+            self._human_view = None
+        super().close()
 
     # ------------------------------------------------------------------ codecs
     def decode_action(self, action: Any) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:

@@ -15,7 +15,7 @@ from ..codecs import OBS_BOUND, cplx_features
 from ..config import EnvConfig, RobustISACConfig, coerce_config, split_kwargs
 from ..physics import robust
 from ..physics.units import w_to_dbm
-from .base import COST_CAP, ISACEnv
+from .base import COST_CAP, ISACEnv, check_render_mode
 
 __all__ = ["RobustISACEnv", "RobustTask"]
 
@@ -364,10 +364,9 @@ class RobustISACEnv(ISACEnv[robust.RobustScenario]):
         render_mode: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if render_mode is not None:
-            raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
+        check_render_mode(render_mode)
         task = RobustTask.from_kwargs(config, env_config, kwargs)
-        super().__init__(task.env_config)
+        super().__init__(task.env_config, render_mode)
         self.task = task
         self.config = task.config
         self.Nt, self.K, self.N, self.T = task.Nt, task.K, task.N, task.T
@@ -383,6 +382,12 @@ class RobustISACEnv(ISACEnv[robust.RobustScenario]):
         return super().reset(seed=seed, options=options)
 
     # ------------------------------------------------------------------ hooks
+    def _render_frame(self) -> NDArray[np.uint8]:
+        from ..render import render_robust
+
+        W, phi = self._last_design if self._last_design is not None else (None, None)
+        return render_robust(self.config, self.scenario, W, phi, self._last_metrics, self._t)
+
     def _sample_scenario(self, rng: np.random.Generator) -> robust.RobustScenario:
         return robust.sample_scenario(self.config, rng)
 

@@ -17,7 +17,7 @@ from ..codecs import OBS_BOUND, cplx_features
 from ..config import EnvConfig, RydbergISACConfig, coerce_config, split_kwargs
 from ..physics import rar
 from ..physics.channels import effective_channel
-from .base import COST_CAP, ISACEnv
+from .base import COST_CAP, ISACEnv, check_render_mode
 
 __all__ = ["COST_CAP", "OBS_BOUND", "RydbergISACEnv", "RydbergTask"]
 
@@ -301,10 +301,9 @@ class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
         channel_bank: ChannelBank | str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        if render_mode is not None:
-            raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
+        check_render_mode(render_mode)
         task = RydbergTask.from_kwargs(config, env_config, kwargs)
-        super().__init__(task.env_config)
+        super().__init__(task.env_config, render_mode)
         self.task = task
         self.config = task.config
         self.Nt, self.K, self.N, self.M = task.Nt, task.K, task.N, task.M
@@ -324,6 +323,12 @@ class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
         return super().reset(seed=seed, options=options)
 
     # ------------------------------------------------------------------ hooks
+    def _render_frame(self) -> NDArray[np.uint8]:
+        from ..render import render_rydberg
+
+        W, phi = self._last_design if self._last_design is not None else (None, None)
+        return render_rydberg(self.config, self.scenario, W, phi, self._last_metrics, self._t)
+
     def _sample_scenario(self, rng: np.random.Generator) -> rar.RydbergScenario:
         if self.channel_bank is not None:
             return self.channel_bank[self.channel_bank.draw_index(rng)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["steering_vector", "steering_vector_derivative"]
+__all__ = ["array_pattern", "steering_vector", "steering_vector_derivative"]
 
 
 def _phase_ramp(theta: ArrayLike, n_elem: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -52,3 +52,28 @@ def steering_vector_derivative(
     th, n = _phase_ramp(theta, n_elem)
     a = steering_vector(theta, n_elem, normalize=normalize, sign=sign)
     return 1j * sign * np.pi * np.cos(th) * n * a
+
+
+def array_pattern(
+    theta: ArrayLike, weights: ArrayLike, *, normalize: bool = False, sign: float = -1.0
+) -> NDArray[np.float64]:
+    """Far-field power pattern of an array with element excitations ``weights``.
+
+    ``P[..., i, s] = |a(theta_i)^T w_s|^2`` with ``a`` from :func:`steering_vector` (plain
+    transpose; the Hermitian form ``|a(theta)^H w|^2`` is the same call with ``-sign``, since
+    ``conj(a(theta; sign)) = a(theta; -sign)``).
+
+    Args:
+        theta: angle grid (rad), ``[A]`` (or broadcastable against the batch as ``[..., A]``).
+        weights: excitations ``[..., n_elem, S]`` (e.g. a precoder ``W`` ``[..., Nt, K]``: one
+            pattern per stream), any amplitude unit ``u``.
+        normalize: use the ``1/sqrt(n_elem)``-normalised steering vector.
+        sign: phase-progression sign of :func:`steering_vector`.
+
+    Returns:
+        float64 ``[..., A, S]`` in ``u^2`` (W for a precoder in sqrt(W)).
+    """
+    w = np.asarray(weights, dtype=np.complex128)
+    a = steering_vector(theta, w.shape[-2], normalize=normalize, sign=sign)  # [..., A, n]
+    g = a @ w  # [..., A, S]
+    return g.real**2 + g.imag**2

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from ..config import RydbergISACConfig
-from .arrays import steering_vector, steering_vector_derivative
+from .arrays import array_pattern, steering_vector, steering_vector_derivative
 from .channels import (
     effective_channel,
     path_loss,
@@ -31,10 +31,13 @@ from .units import dbm_to_w
 __all__ = [
     "RydbergScenario",
     "age_scenario",
+    "beam_patterns",
     "crb",
     "crb_trace",
     "effective_channels",
     "evaluate",
+    "link_angles",
+    "node_positions",
     "observation_scales",
     "rar_geometry",
     "sample_scenario",
@@ -150,6 +153,83 @@ def _user_positions(config: RydbergISACConfig, user_angles: NDArray[np.float64])
     geo = rar_geometry(config)
     p_r = np.array([geo["p_R_x"], geo["p_R_y"]])
     return p_r + config.d_ru_m * np.stack([-np.cos(user_angles), np.sin(user_angles)], axis=-1)
+
+
+def node_positions(config: RydbergISACConfig, user_angles: ArrayLike) -> dict[str, NDArray[np.float64]]:
+    """Top-view positions (m) of the nodes, from the model's distances and angles (spec 8.2).
+
+    The RAR model has no coordinates of its own; they follow :func:`rar_geometry`: BS at the
+    origin with its broadside along ``+y``, RIS at ``p_R = d_BR (sin phi_Bt, cos phi_Bt)``, target at
+    ``p_R + d_RT (-cos theta_R, sin theta_R)``, user k at ``p_R + d_RU (-cos theta_RU,k, sin theta_RU,k)``.
+
+    Args:
+        config: scenario parameters.
+        user_angles: ``theta_RU,k`` (rad) ``[..., K]`` (``RydbergScenario.user_angles``).
+
+    Returns:
+        ``{"bs": [2], "ris": [2], "target": [2], "users": [..., K, 2]}`` float64, metres ``(x, y)``.
+    """
+    c = config
+    geo = rar_geometry(c)
+    p_r = np.array([geo["p_R_x"], geo["p_R_y"]])
+    p_t = p_r + c.d_rt_m * np.array([-np.cos(c.theta_r_rad), np.sin(c.theta_r_rad)])
+    users = _user_positions(c, np.asarray(user_angles, dtype=np.float64))
+    return {"bs": np.zeros(2), "ris": p_r, "target": p_t, "users": users}
+
+
+def link_angles(config: RydbergISACConfig, user_angles: ArrayLike) -> dict[str, NDArray[np.float64]]:
+    """Angles (rad) at which :func:`beam_patterns` must peak to serve each node's LoS direction.
+
+    BS side (convention ``a_Nt(theta)^T w`` of ``h_dt`` and of ``H_BU``'s LoS): ``"bs_target"`` =
+    ``theta_B``; ``"bs_users"`` ``[..., K]`` = ``atan2(x_k, y_k)``, the users' DoDs of ``H_BU``;
+    ``"bs_ris"`` = ``-phi_Bt``: ``H_BR``'s LoS is ``a_N(phi_Rt) a_Nt(phi_Bt)^H`` (spec 8.3, Hermitian)
+    and ``a(phi)^H = a(-phi)^T``, so in the ``^T`` convention the RIS appears mirrored.
+    RIS side (convention ``a_N(theta)^T`` of ``h_rt`` and ``H_RU``'s LoS): ``"ris_target"`` =
+    ``theta_R``, ``"ris_users"`` ``[..., K]`` = ``theta_RU,k``, ``"ris_bs"`` = ``phi_Rt`` (the
+    direction the BS illuminates the RIS from, for reference).
+    """
+    c = config
+    ua = np.asarray(user_angles, dtype=np.float64)
+    p_u = _user_positions(c, ua)
+    return {
+        "bs_target": np.asarray(rar_geometry(c)["theta_B"]),
+        "bs_users": np.arctan2(p_u[..., 0], p_u[..., 1]),
+        "bs_ris": np.asarray(-c.angle_bs_ris_rad),
+        "ris_target": np.asarray(c.theta_r_rad),
+        "ris_users": ua,
+        "ris_bs": np.asarray(c.angle_ris_bs_rad),
+    }
+
+
+def beam_patterns(
+    scenario: RydbergScenario,
+    W: NDArray[np.complex128],
+    phi: NDArray[np.complex128],
+    theta_bs: ArrayLike,
+    theta_ris: ArrayLike,
+) -> dict[str, NDArray[np.float64]]:
+    """Per-stream transmit and RIS-reflected beam patterns of a design, as array gains.
+
+    ``"bs"`` ``[..., A, K]``: ``G_BS,k(theta) = |a_Nt(theta)^T w_k|^2 / ||W||_F^2`` (unnormalised
+    ``a``, sign -1, the convention of ``h_dt``/``H_BU``; the sum over k is the pattern the target
+    sees directly, at most ``Nt``). ``"ris"`` ``[..., A', K]``: ``G_RIS,k(theta) = |a_N(theta)^T
+    diag(phi) H_BR w_k|^2 / ||H_BR W||_F^2``, the field the RIS re-radiates toward ``theta`` (the
+    convention of ``h_rt``/``H_RU``), relative to the total power incident on its elements (sum
+    over k at most ``N``). Both dimensionless (linear; ``10 log10`` gives dBi); ``H_BR`` is the
+    realised channel (LoS + scattering), so the RIS pattern is the actual reflected field.
+
+    Args:
+        scenario: channels (``H_BR`` ``[..., N, Nt]``).
+        W: precoder ``[..., Nt, K]``; phi: RIS phases ``[..., N]``.
+        theta_bs: BS angle grid ``[A]`` (rad, from broadside); theta_ris: RIS grid ``[A']`` (rad).
+    """
+    W = np.asarray(W, dtype=np.complex128)
+    p_w = np.maximum(transmit_power_w(W), 1e-300)[..., None, None]
+    bs = array_pattern(theta_bs, W) / p_w
+    X = np.asarray(phi)[..., :, None] * (scenario.H_BR @ W)  # [..., N, K] reflected excitation
+    p_x = np.maximum(np.sum(X.real**2 + X.imag**2, axis=(-2, -1)), 1e-300)[..., None, None]
+    ris = array_pattern(theta_ris, X) / p_x
+    return {"bs": bs, "ris": ris}
 
 
 def _rar_link(

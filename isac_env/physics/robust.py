@@ -36,7 +36,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from ..config import ROBUST_RESTRICTIONS, RobustISACConfig
-from .arrays import steering_vector, steering_vector_derivative
+from .arrays import array_pattern, steering_vector, steering_vector_derivative
 from .channels import complex_normal, complex_normal_from_standard, path_loss, rician_channel
 from .comms import link_gains, rate_bps_hz, sinr_from_gains
 from .rar import transmit_power_w
@@ -48,6 +48,7 @@ __all__ = [
     "RobustScenario",
     "SafeApproximation",
     "age_scenario",
+    "beam_patterns",
     "cascaded_effective_channel",
     "certify",
     "crb",
@@ -64,6 +65,7 @@ __all__ = [
     "effective_error_variance",
     "evaluate",
     "evaluate_draws",
+    "link_angles",
     "mc_batch_shape",
     "phi_from_v",
     "rate_margin",
@@ -250,6 +252,64 @@ def _geometry_from_positions(
         # alpha_t ~ CN(0, lambda^2 kappa_RCS / (64 pi^3 d_t^4)) with the BS-target distance (A5)
         "var_alpha": c.wavelength_m**2 * c.rcs_m2 / (64.0 * np.pi**3 * d_t**4),
     }
+
+
+def link_angles(config: RobustISACConfig, scenario: RobustScenario) -> dict[str, NDArray[np.float64]]:
+    """Angles (rad) at which :func:`beam_patterns` must peak to serve each node's LoS direction.
+
+    BS side, convention ``a(theta)^H w`` (sign +1) of the sensing model ``A_t = a a^H`` and of ``G``'s
+    LoS ``a_N(.) a_Nt(.)^H``: ``"bs_target"`` ``[..., T]`` = ``theta_t``, ``"bs_ris"`` =
+    ``atan2(y_R, x_R)``; ``"bs_users"`` ``[..., K]`` = ``-atan2(y_k, x_k)``: the direct channel's LoS is
+    ``conj(a(theta_k))``, received as ``h^H w = a(theta_k)^T w = a(-theta_k)^H w``, so the users appear
+    mirrored (only matters with ``rician_d > 0``; the default direct link is Rayleigh).
+    RIS side, the direction ``psi = atan2(dy, dx)`` seen from the RIS: ``"ris_users"`` ``[..., K]``
+    and, for reference, ``"ris_bs"`` (where the illumination comes from).
+    """
+    c = config
+    p_ris = np.array([c.ris_x_m, c.ris_y_m])
+    u = np.asarray(scenario.user_pos)
+    du = u - p_ris
+    return {
+        "bs_target": np.asarray(scenario.theta),
+        "bs_ris": np.asarray(np.arctan2(p_ris[1], p_ris[0])),
+        "bs_users": -np.arctan2(u[..., 1], u[..., 0]),
+        "ris_users": np.arctan2(du[..., 1], du[..., 0]),
+        "ris_bs": np.asarray(np.arctan2(-p_ris[1], -p_ris[0])),
+    }
+
+
+def beam_patterns(
+    scenario: RobustScenario,
+    W: NDArray[np.complex128],
+    phi: NDArray[np.complex128],
+    theta_bs: ArrayLike,
+    psi_ris: ArrayLike,
+) -> dict[str, NDArray[np.float64]]:
+    """Per-stream transmit and RIS-reflected beam patterns of a design, as array gains.
+
+    ``"bs"`` ``[..., A, K]``: ``G_BS,k(theta) = |a(theta)^H w_k|^2 / ||W||_F^2`` (unnormalised sign
+    +1 steering vector of the sensing model, ``theta`` from the broadside ``+x``; the sum over k is
+    the power toward a target at ``theta`` per watt, at most ``Nt``). ``"ris"`` ``[..., A', K]``:
+    ``G_RIS,k(psi) = |a_N(pi/2 - psi)^T diag(phi) G w_k|^2 / ||G W||_F^2`` with ``G = H_BR`` (the
+    estimate's BS-RIS factor) and ``psi = atan2(dy, dx)`` the direction from the RIS (the RIS is a ULA
+    along ``x``, so its spatial frequency is ``cos psi``); the convention of the RIS-user LoS
+    ``h_r^H = a_N(.)^T``, relative to the power incident on the RIS (sum over k at most ``N``).
+    Dimensionless, linear (``10 log10`` gives dBi).
+
+    Args:
+        scenario: ``H_BR`` ``[..., N, Nt]``.
+        W: precoder ``[..., Nt, K]`` (W in sqrt(W)); phi: reflection vector ``[..., N]`` (``v = conj(phi)``).
+        theta_bs: BS angle grid ``[A]`` (rad); psi_ris: RIS direction grid ``[A']`` (rad).
+    """
+    W = np.asarray(W, dtype=np.complex128)
+    p_w = np.maximum(transmit_power_w(W), 1e-300)[..., None, None]
+    bs = array_pattern(theta_bs, W, sign=-1.0) / p_w  # a_+(theta)^H w = a_-(theta)^T w
+    X = np.asarray(phi)[..., :, None] * (np.asarray(scenario.H_BR) @ W)  # [..., N, K]
+    p_x = np.maximum(np.sum(X.real**2 + X.imag**2, axis=(-2, -1)), 1e-300)[..., None, None]
+    psi = np.asarray(psi_ris, dtype=np.float64)
+    ris_angle = _ris_angle(np.stack([np.cos(psi), np.sin(psi)], axis=-1))
+    ris = array_pattern(ris_angle, X, sign=1.0) / p_x
+    return {"bs": bs, "ris": ris}
 
 
 def _small_scale(

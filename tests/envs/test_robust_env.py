@@ -215,7 +215,7 @@ def test_bad_arguments_raise():
         gym.make("isac_env/RobustISAC-v0", env_config=EnvConfig(phase_bits=3))
     with pytest.raises(ValueError, match="render_mode"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # gymnasium warns about the unknown render mode first
-        gym.make("isac_env/RobustISAC-v0", render_mode="human")
+        gym.make("isac_env/RobustISAC-v0", render_mode="bogus")
     env = gym.make("isac_env/RobustISAC-v0", config=RobustISACConfig(**SMALL))
     assert env.unwrapped.config.num_ris == 6
 
