@@ -213,6 +213,21 @@ def space_str(space: Any) -> str:
     return str(space)
 
 
+def _phase_description(env: Any) -> str:
+    """How an env's action sets the RIS phases: its effective phase mode (``task.phase_mode``),
+    not the raw ``phase_action`` field, which is ignored with continuous phases (``phase_bits=0``)."""
+    task = getattr(env, "task", None)
+    mode = getattr(task, "phase_mode", None)
+    bits = int(getattr(getattr(task, "env_config", None), "phase_bits", 0) or 0)
+    if mode is None:
+        return "n/a"
+    if mode == "continuous":
+        return "continuous (phase_bits=0, Box action)"
+    if mode == "discrete":
+        return f"discrete {bits}-bit grid (phase_action=discrete, MultiDiscrete phase indices)"
+    return f"continuous Box action quantized to a {bits}-bit grid (phase_action=quantize)"
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def envs(as_json: bool) -> None:
@@ -228,12 +243,16 @@ def envs(as_json: bool) -> None:
     for env_id in ENV_IDS:
         env = gym.make(env_id)
         u = env.unwrapped
+        episode = dataclasses.asdict(u.env_config) if hasattr(u, "env_config") else {}
         doc[env_id] = {
             "registered_kwargs": dict(gym.spec(env_id).kwargs),
             "action_space": space_str(env.action_space),
             "observation_shape": list(env.observation_space.shape or ()),
+            "phases": _phase_description(u),
+            "horizon": episode.get("horizon"),
+            "max_episode_steps": gym.spec(env_id).max_episode_steps,
             "scenario": dataclasses.asdict(u.config) if hasattr(u, "config") else {},
-            "episode": dataclasses.asdict(u.env_config) if hasattr(u, "env_config") else {},
+            "episode": episode,
         }
         env.close()
     if as_json:
@@ -244,9 +263,20 @@ def envs(as_json: bool) -> None:
         if d["registered_kwargs"]:
             click.echo(f"  registered kwargs: {d['registered_kwargs']}")
         click.echo(f"  action: {d['action_space']}")
+        click.echo(f"  phases: {d['phases']}")
         click.echo(f"  observation: Box{tuple(d['observation_shape'])}")
+        if d["horizon"] is not None:
+            click.echo(
+                f"  episode: {d['horizon']} steps (the env's horizon; gym.make(id, horizon=H) sets it;"
+                " no TimeLimit)"
+            )
         for title in ("scenario", "episode"):
-            items = [f"{k}={v}" for k, v in d[title].items()]
+            # phase_action has no effect with continuous phases (phase_bits=0): not listed then
+            items = [
+                f"{k}={v}"
+                for k, v in d[title].items()
+                if not (title == "episode" and k == "phase_action" and d["phases"].startswith("continuous"))
+            ]
             click.echo(f"  {title} defaults:")
             line = "   "
             for it in items:
@@ -744,6 +774,86 @@ def compare(
 
 
 # --------------------------------------------------------------------------------------- figure
+#: an estimate above this many seconds needs an explicit ``--trials`` (or ``--yes``)
+FIGURE_CONFIRM_S = 600.0
+
+
+def _duration(seconds: float) -> str:
+    """``"42 s"``, ``"12 min"`` or ``"4.2 h"``."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _figure_estimate(
+    names: list[str],
+    trials: int | None,
+    quick: bool,
+    schemes: list[str] | None,
+    overrides: dict[str, Any],
+    workers: int | None,
+    yes: bool,
+) -> None:
+    """Print the estimated run time of the figures; refuse one above :data:`FIGURE_CONFIRM_S` when
+    ``--trials`` was not given (the paper's 1000 trials run for hours) unless ``--yes``."""
+    from agents.parallel import default_workers
+    from experiments.figures import PAPER_TRIALS, QUICK_TRIALS, estimate_cpu_seconds
+
+    n = trials if trials is not None else (QUICK_TRIALS if quick else PAPER_TRIALS)
+    w = workers or default_workers()
+    try:
+        cpu = sum(
+            estimate_cpu_seconds(x, trials=n, quick=quick, schemes=schemes, overrides=overrides)
+            for x in names
+        )
+    except ValueError as exc:
+        _fail(exc)
+    wall = cpu / w
+    click.echo(
+        f"{', '.join(names) if len(names) <= 3 else f'{len(names)} figures'}: {n} trials per point, "
+        f"estimated {_duration(wall)} on {w} worker(s) (~{cpu:.0f} CPU-s; cached rows are skipped)",
+        err=True,
+    )
+    if trials is None and not yes and wall > FIGURE_CONFIRM_S:
+        raise IsacError(
+            f"the default {n} trials per point would take about {_duration(wall)}; "
+            "pass --trials N (e.g. --trials 20), --quick, or --yes to run it anyway"
+        )
+
+
+def figure_script(name: str, prog_name: str) -> click.Command:
+    """``isac figure NAME`` as a standalone command (the ``python -m experiments.<module>``
+    wrappers): the same options without the NAME argument, usage ``<prog_name> [OPTIONS]``."""
+    from experiments.figures import FIGURES
+
+    params = [p for p in figure.params if p.name != "name"]
+
+    def run(**kwargs: Any) -> None:
+        with _reported_errors():
+            figure.callback(name=name, **kwargs)  # type: ignore[misc]
+
+    title = FIGURES[name].title if name in FIGURES else name
+    return click.Command(
+        prog_name,
+        callback=run,
+        params=params,
+        help=f"{title}.\n\nSame as `isac figure {name} [OPTIONS]`: writes CSV + PNG, resumes cached rows.",
+        context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
+    )
+
+
+def run_figure_script(name: str, module: str, argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m <module>`` for figure ``name``; returns the exit code."""
+    prog = f"python -m {module}"
+    try:
+        figure_script(name, prog).main(args=argv, prog_name=prog, standalone_mode=True)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    return 0
+
+
 @main.command()
 @click.argument("name")
 @click.option("--trials", type=click.IntRange(min=1), default=None, help="Draws per point (paper: 1000).")
@@ -764,6 +874,11 @@ def compare(
     help="Add the best_known curve and gaps to it (sweeps; costly: every solver of the task + restarts per draw).",
 )
 @click.option("--out-dir", type=click.Path(file_okay=False), default="results/figures")
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Run even when the estimated time of the default trials exceeds 10 min.",
+)
 @_best_known_options
 @_backend_options
 def figure(
@@ -781,8 +896,12 @@ def figure(
     best_known: bool = False,
     best_known_dir: str | None = None,
     best_known_restarts: int | None = None,
+    yes: bool = False,
 ) -> None:
     """Reproduce a paper figure (NAME, or 'list' / 'all'); writes CSV + PNG, resumes cached rows.
+
+    Prints the estimated run time first; without --trials (the paper's 1000 per point) a run
+    estimated above 10 minutes is refused unless --yes.
 
     --env ID runs the sweep on another registered id of the figure's task: each point is
     gym.make(ID, **fixed, x=value), and the files are NAME@<EnvName>.csv / .png."""
@@ -806,6 +925,8 @@ def figure(
             "--env applies to one figure (or figures of one task), not 'all'", param_hint="--env"
         )
     sel = [s.strip() for s in schemes.split(",")] if schemes else None
+    overrides = parse_sets(sets)
+    _figure_estimate(names, trials, quick, sel, overrides, workers, yes)
     for n in names:
         try:
             csv_path, png, table = make_figure(
@@ -814,7 +935,7 @@ def figure(
                 trials=trials,
                 seed=seed,
                 quick=quick,
-                overrides=parse_sets(sets),
+                overrides=overrides,
                 schemes=sel,
                 backend=backend,
                 workers=workers,

@@ -28,11 +28,15 @@ system without RIS; randomness only through the ``rng`` argument.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
+import warnings
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -42,6 +46,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "FAILED_PREFIX",
+    "INACCURATE_WARNING",
     "InvalidProblemError",
     "Solver",
     "SolverResult",
@@ -50,13 +55,18 @@ __all__ = [
     "cvxpy_solve",
     "describe_fault",
     "guard_solve",
+    "is_inaccurate",
     "is_solver_fault",
     "require_unbatched",
+    "solve_status_extra",
     "trap_faults",
 ]
 
 #: prefix of the ``stop_reason`` of a failed solve (no design found)
 FAILED_PREFIX = "failed: "
+#: start of the ``UserWarning`` cvxpy emits for an ``*_inaccurate`` status (silenced in
+#: :func:`cvxpy_solve`; the status is recorded instead, see :func:`solve_status_extra`)
+INACCURATE_WARNING = "Solution may be inaccurate"
 #: exceptions re-raised by every fault handler, whatever the library
 _NEVER_CAUGHT = (KeyboardInterrupt, SystemExit, GeneratorExit)
 #: faults of numpy / scipy / the solver numerics, caught by type
@@ -162,22 +172,62 @@ def trap_faults() -> Iterator[FaultTrap]:
         trap.fault = exc
 
 
+#: the cvxpy statuses of the solves made inside the innermost running :meth:`Solver.solve`
+#: (``None`` outside any): :func:`cvxpy_solve` adds to it, :func:`guard_solve` opens it and
+#: records it in ``SolverResult.extra``. A context variable, so threads and nested solves
+#: each see their own tally.
+_STATUS_TALLY: ContextVar[Counter[str] | None] = ContextVar("isac_cvxpy_status_tally", default=None)
+
+
+def is_inaccurate(status: str) -> bool:
+    """Whether a cvxpy status is one of the ``*_inaccurate`` ones (``"optimal_inaccurate"``,
+    ``"infeasible_inaccurate"``, ``"unbounded_inaccurate"``)."""
+    return status.endswith("_inaccurate")
+
+
+def solve_status_extra(statuses: Mapping[str, int]) -> dict[str, Any]:
+    """The ``SolverResult.extra`` entries that describe a solve's cvxpy statuses.
+
+    Args:
+        statuses: status -> number of cvxpy solves that returned it (``"error: ..."`` statuses
+            are counted under ``"error"``).
+
+    Returns:
+        ``{"cvxpy_solves": total, "n_inaccurate_solves": count of *_inaccurate statuses,
+        "cvxpy_statuses": {status: count}}`` (sorted by status).
+    """
+    counts = {k: int(v) for k, v in sorted(statuses.items())}
+    return {
+        "cvxpy_solves": sum(counts.values()),
+        "n_inaccurate_solves": sum(v for k, v in counts.items() if is_inaccurate(k)),
+        "cvxpy_statuses": counts,
+    }
+
+
 def cvxpy_solve(problem: Any, solver: str, **options: Any) -> str:
     """``problem.solve(solver=solver, **options)`` with the solver faults turned into a status.
 
     The single entry point of every cvxpy solve in :mod:`baselines`. After an ``"error: ..."``
     status the variables' values are stale (from an earlier solve) and must not be read.
 
+    cvxpy's ``UserWarning`` "Solution may be inaccurate" is silenced here (only that warning, only
+    around this solve): the status itself says so, and it is counted in the tally of the running
+    :meth:`Solver.solve`, which :func:`guard_solve` records in ``SolverResult.extra``
+    (``n_inaccurate_solves``, ``cvxpy_statuses``; :func:`solve_status_extra`).
+
     Returns:
-        the cvxpy status (``"optimal"``, ``"infeasible"``, ...; ``"None"`` if cvxpy set none) or,
-        when the solve raised a fault (:func:`is_solver_fault`),
+        the cvxpy status (``"optimal"``, ``"optimal_inaccurate"``, ``"infeasible"``, ...;
+        ``"None"`` if cvxpy set none) or, when the solve raised a fault (:func:`is_solver_fault`),
         ``"error: <solver>: <Type>: <message>"``; other exceptions propagate.
     """
-    with trap_faults() as trap:
+    with trap_faults() as trap, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=INACCURATE_WARNING, category=UserWarning)
         problem.solve(solver=solver, **options)
-    if trap:
-        return f"error: {solver}: {trap.reason}"[:240]
-    return str(problem.status)
+    status = f"error: {solver}: {trap.reason}"[:240] if trap else str(problem.status)
+    tally = _STATUS_TALLY.get()
+    if tally is not None:
+        tally["error" if trap else status] += 1
+    return status
 
 
 def as_float_history(history: Mapping[str, list[Any]]) -> dict[str, list[float]]:
@@ -215,7 +265,10 @@ class SolverResult:
             (``isac_env.physics.evaluate`` for the Rydberg task), plain floats / float lists;
             empty for a failed solve.
         extra: solver-specific diagnostics (final penalty parameters, best iteration, cvxpy
-            ``solver_status``, ...).
+            ``solver_status``, ...). Every result of a :meth:`Solver.solve` also carries the cvxpy
+            statuses of the solves it made (:func:`guard_solve`): ``cvxpy_solves`` (count),
+            ``n_inaccurate_solves`` (how many ended ``*_inaccurate``) and ``cvxpy_statuses``
+            (``{status: count}``); all zero / empty for a solver without cvxpy.
     """
 
     W: NDArray[np.complex128] | None
@@ -310,6 +363,11 @@ def _non_finite_design(result: SolverResult) -> bool:
     )
 
 
+def _with_statuses(result: SolverResult, statuses: Mapping[str, int]) -> SolverResult:
+    """``result`` with the cvxpy status entries (:func:`solve_status_extra`) added to ``extra``."""
+    return dataclasses.replace(result, extra={**result.extra, **solve_status_extra(statuses)})
+
+
 def guard_solve(solve: SolveMethod) -> SolveMethod:
     """Wrap a :meth:`Solver.solve` so that it never raises on a hard instance.
 
@@ -317,7 +375,9 @@ def guard_solve(solve: SolveMethod) -> SolveMethod:
     ``SolverResult.failed("solver error: <Type>: <message>")`` with ``extra["fault"]`` = the
     exception type name; a returned design with non-finite entries becomes
     ``SolverResult.failed("non-finite design")`` (no fake design is ever scored). Other exceptions
-    (bad arguments, programming errors) propagate. Applied automatically to every subclass's
+    (bad arguments, programming errors) propagate. Every returned result's ``extra`` records the
+    statuses of the cvxpy solves made during the call (:func:`solve_status_extra`; a nested
+    ``Solver.solve`` counts toward its caller's too). Applied automatically to every subclass's
     ``solve`` by :class:`Solver`; idempotent.
     """
     if getattr(solve, "__solver_guarded__", False):
@@ -326,21 +386,29 @@ def guard_solve(solve: SolveMethod) -> SolveMethod:
     @functools.wraps(solve)
     def guarded(self: Solver, *args: Any, **kwargs: Any) -> SolverResult:
         sw = Stopwatch()
-        with trap_faults() as trap:
-            result = solve(self, *args, **kwargs)
+        tally: Counter[str] = Counter()
+        token = _STATUS_TALLY.set(tally)
+        try:
+            with trap_faults() as trap:
+                result = solve(self, *args, **kwargs)
+        finally:
+            _STATUS_TALLY.reset(token)
+            outer = _STATUS_TALLY.get()
+            if outer is not None:
+                outer.update(tally)
         if trap:
-            return SolverResult.failed(
+            result = SolverResult.failed(
                 f"solver error: {trap.reason}",
                 wall_time_s=sw.elapsed(),
                 extra={"fault": type(trap.fault).__name__, "solver": self.name},
             )
-        if _non_finite_design(result):
-            return SolverResult.failed(
+        elif _non_finite_design(result):
+            result = SolverResult.failed(
                 "non-finite design",
                 history=result.history, iterations=result.iterations, wall_time_s=result.wall_time_s,
                 extra={**result.extra, "stop_reason_before": result.stop_reason},
             )  # fmt: skip
-        return result
+        return _with_statuses(result, tally)
 
     guarded.__solver_guarded__ = True  # type: ignore[attr-defined]
     return guarded

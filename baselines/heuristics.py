@@ -39,6 +39,7 @@ from isac_env.physics.sensing import (
     fim_terms_map,
     sensing_gram,
 )
+from isac_env.physics.units import w_to_dbm
 
 from .base import InvalidProblemError, Solver, SolverResult, Stopwatch, require_unbatched
 
@@ -78,9 +79,15 @@ def full_power(W: NDArray[np.complex128], P_max: float) -> NDArray[np.complex128
 def metrics_dict(
     scenario: RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]
 ) -> dict[str, Any]:
-    """``isac_env.physics.evaluate`` as plain Python floats (``sinr`` as a list)."""
+    """``isac_env.physics.evaluate`` as plain Python floats (``sinr`` as a list), plus ``power_dbm``.
+
+    ``power_dbm`` is :func:`isac_env.physics.units.w_to_dbm` of ``power_w`` floored at 1e-300 W,
+    the value of the env's ``info["metrics"]["power_dbm"]`` for the same design.
+    """
     m = evaluate(scenario, W, phi)
-    return {k: (np.asarray(v).tolist() if np.ndim(v) else float(v)) for k, v in m.items()}
+    out = {k: (np.asarray(v).tolist() if np.ndim(v) else float(v)) for k, v in m.items()}
+    out["power_dbm"] = float(w_to_dbm(max(float(m["power_w"]), 1e-300)))
+    return out
 
 
 def is_feasible(crb_trace: float, eps: float, rel_tol: float = 1e-3) -> bool:

@@ -59,6 +59,7 @@ __all__ = [
     "Figure",
     "Scheme",
     "compute",
+    "estimate_cpu_seconds",
     "figure_table",
     "make_figure",
     "plot",
@@ -311,6 +312,56 @@ _FIGS: list[Figure] = [
 
 #: Every figure of both papers by CLI name.
 FIGURES: dict[str, Figure] = {f.name: f for f in _FIGS}
+
+
+#: Rough CPU seconds of one trial (draw) of one scheme at one point, by env id of the figure, measured
+#: on a 2-core machine: the Rydberg sweeps about 2.5 CPU-s per trial-point for their 4 schemes, the
+#: robust ones about 3.5 CPU-s per draw for their 3 schemes at N = 8 (see :func:`estimate_cpu_seconds`).
+CPU_S_PER_SCHEME_TRIAL: dict[str, float] = {RYDBERG: 2.5 / 4, ROBUST: 3.5 / 3}
+#: RIS size at which the robust cost above was measured (the estimate scales it linearly in N)
+_ROBUST_COST_N = 8
+
+
+def _robust_n(fig: Figure, value: Any, overrides: Mapping[str, Any]) -> int:
+    if fig.x == "num_ris" and value is not None:
+        return int(value)
+    from isac_env.config import RobustISACConfig
+
+    return int(overrides.get("num_ris", RobustISACConfig().num_ris))
+
+
+def estimate_cpu_seconds(
+    name: str,
+    *,
+    trials: int,
+    quick: bool = False,
+    schemes: Sequence[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> float:
+    """A rough estimate of the CPU seconds that computing figure ``name`` from scratch takes.
+
+    ``points x schemes x trials x`` :data:`CPU_S_PER_SCHEME_TRIAL` of the figure's task; for the
+    robust task the per-trial cost is scaled by ``N / 8`` at each point (``N`` the swept
+    ``num_ris`` or the scenario's). Cached rows, the best_known curve and the scenario's other
+    sizes are not taken into account: an order of magnitude, for deciding whether to start.
+
+    Raises:
+        ValueError: unknown figure or scheme.
+    """
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
+    fig = FIGURES[name]
+    ov = dict(overrides or {})
+    n_schemes = len(_select(fig, schemes))
+    cost = CPU_S_PER_SCHEME_TRIAL.get(fig.env_id, CPU_S_PER_SCHEME_TRIAL[RYDBERG])
+    points: Sequence[Any] = (
+        (fig.quick_values if quick else fig.values) if fig.kind == "sweep" else [None] * len(fig.variants)
+    )
+    total = 0.0
+    for value in points:
+        scale = _robust_n(fig, value, ov) / _ROBUST_COST_N if fig.env_id == ROBUST else 1.0
+        total += n_schemes * trials * cost * scale
+    return total
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Thin wrapper of ``isac figure rar-fig3b``: ``python -m experiments.rar_fig3b [--
 
 import sys
 
-from agents.cli import main
+from agents.cli import run_figure_script
 
 if __name__ == "__main__":
-    sys.exit(main(["figure", "rar-fig3b", *sys.argv[1:]]))
+    sys.exit(run_figure_script("rar-fig3b", "experiments.rar_fig3b", sys.argv[1:]))

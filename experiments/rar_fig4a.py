@@ -6,7 +6,7 @@ Thin wrapper of ``isac figure rar-fig4a``: ``python -m experiments.rar_fig4a [--
 
 import sys
 
-from agents.cli import main
+from agents.cli import run_figure_script
 
 if __name__ == "__main__":
-    sys.exit(main(["figure", "rar-fig4a", *sys.argv[1:]]))
+    sys.exit(run_figure_script("rar-fig4a", "experiments.rar_fig4a", sys.argv[1:]))

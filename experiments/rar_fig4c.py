@@ -6,7 +6,7 @@ Thin wrapper of ``isac figure rar-fig4c``: ``python -m experiments.rar_fig4c [--
 
 import sys
 
-from agents.cli import main
+from agents.cli import run_figure_script
 
 if __name__ == "__main__":
-    sys.exit(main(["figure", "rar-fig4c", *sys.argv[1:]]))
+    sys.exit(run_figure_script("rar-fig4c", "experiments.rar_fig4c", sys.argv[1:]))

@@ -6,7 +6,7 @@ Thin wrapper of ``isac figure rar-fig5c``: ``python -m experiments.rar_fig5c [--
 
 import sys
 
-from agents.cli import main
+from agents.cli import run_figure_script
 
 if __name__ == "__main__":
-    sys.exit(main(["figure", "rar-fig5c", *sys.argv[1:]]))
+    sys.exit(run_figure_script("rar-fig5c", "experiments.rar_fig5c", sys.argv[1:]))

@@ -6,7 +6,7 @@ Thin wrapper of ``isac figure robust-fig2``: ``python -m experiments.robust_fig2
 
 import sys
 
-from agents.cli import main
+from agents.cli import run_figure_script
 
 if __name__ == "__main__":
-    sys.exit(main(["figure", "robust-fig2", *sys.argv[1:]]))
+    sys.exit(run_figure_script("robust-fig2", "experiments.robust_fig2", sys.argv[1:]))

@@ -6,7 +6,7 @@ Thin wrapper of ``isac figure robust-fig7``: ``python -m experiments.robust_fig7
 
 import sys
 
-from agents.cli import main
+from agents.cli import run_figure_script
 
 if __name__ == "__main__":
-    sys.exit(main(["figure", "robust-fig7", *sys.argv[1:]]))
+    sys.exit(run_figure_script("robust-fig7", "experiments.robust_fig7", sys.argv[1:]))

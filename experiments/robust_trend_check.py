@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import csv
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -34,7 +33,6 @@ def run_one(task: tuple[int, int, str, np.random.SeedSequence, dict[str, Any]]) 
     from isac_env.physics import robust as rb
 
     N, trial, scheme, ss, cfg_kw = task
-    warnings.filterwarnings("ignore", message="Solution may be inaccurate")
     cfg = RobustISACConfig(num_ris=N, **cfg_kw)
     scen_ss, solve_ss = ss.spawn(2)
     s = rb.sample_scenario(cfg, np.random.default_rng(scen_ss))

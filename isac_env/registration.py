@@ -3,6 +3,12 @@
 The Rydberg scenario tiers (``isac_env/RydbergISAC-Sparse-v0``, ...) come from
 :data:`isac_env.scenarios.RYDBERG_TIERS`, which documents their physical choices; every id has the
 native vector env as its ``vector_entry_point``.
+
+**Episode length.** ``gym.spec(id).max_episode_steps`` is deliberately ``None``: every env truncates
+its episodes itself at ``EnvConfig.horizon`` (default 50, shown by ``isac envs``), which
+``gym.make(id, horizon=H)`` changes. Registering ``max_episode_steps=50`` would add Gymnasium's
+``TimeLimit`` with that fixed value, which cuts a longer user horizon (``gym.make(id, horizon=100)``
+would end after 50 steps). Read the length from ``env.unwrapped.env_config.horizon``.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ __all__ = ["ENV_IDS", "register_envs"]
 _RYDBERG_VEC = "isac_env.envs.vector:RydbergISACVectorEnv"
 _ROBUST_VEC = "isac_env.envs.vector:RobustISACVectorEnv"
 
-#: id -> (entry point, default kwargs, max_episode_steps or None, vector entry point or None)
+#: id -> (entry point, default kwargs, vector entry point or None)
 ENV_SPECS: dict[str, tuple[str, dict[str, Any], str | None]] = {
     "isac_env/RydbergISAC-v0": ("isac_env.envs.rydberg:RydbergISACEnv", {}, _RYDBERG_VEC),
     "isac_env/RydbergISAC-Discrete-v0": (
@@ -58,7 +64,8 @@ def register_envs() -> None:
         if env_id in gym.registry:
             continue
         # Episode length is the env's own ``horizon`` (truncated inside the env), so no
-        # TimeLimit wrapper is added: ``gym.make(id, horizon=H)`` changes it consistently.
+        # TimeLimit wrapper is added (max_episode_steps=None, see the module docstring):
+        # ``gym.make(id, horizon=H)`` changes it consistently, longer than 50 included.
         gym.register(
             id=env_id,
             entry_point=entry,

@@ -512,3 +512,61 @@ def test_sigkilled_run_leaves_no_stale_lock_and_resumes(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     df = pd.read_csv(out)
     assert len(df) == 8 and not df.duplicated(["policy", "eval_set", "trial"]).any()
+
+
+def test_envs_shows_the_effective_phase_mode_and_horizon() -> None:
+    doc = json.loads(invoke("envs", "--json"))
+    assert doc["isac_env/RydbergISAC-v0"]["phases"].startswith("continuous (phase_bits=0")
+    assert doc["isac_env/RydbergISAC-Discrete-v0"]["phases"].startswith("discrete 2-bit")
+    assert "quantize" in doc["isac_env/RobustISAC-Continuous-v0"]["phases"]
+    assert "quantize" in doc["isac_env/RydbergISAC-Quantized-v0"]["phases"]
+    assert all(d["horizon"] == 50 and d["max_episode_steps"] is None for d in doc.values())
+    text = invoke("envs")
+    block = text.split("isac_env/RydbergISAC-Discrete-v0")[0]  # the RydbergISAC-v0 entry
+    assert "phases: continuous" in block and "episode: 50 steps" in block
+    assert "phase_action=" not in block  # ignored with continuous phases: not shown as a default
+    assert "phase_action=discrete" in text.split("isac_env/RydbergISAC-Discrete-v0")[1]
+
+
+def test_figure_refuses_the_paper_trials_without_an_explicit_count(tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["figure", "rar-fig4a", "--workers", "2", "--out-dir", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "estimated" in res.output and "1000 trials per point" in res.output
+    err = [ln for ln in res.output.splitlines() if ln.startswith("isac: error:")]
+    assert len(err) == 1 and "--trials N" in err[0] and "--yes" in err[0]
+    assert not any(tmp_path.iterdir())  # refused before computing anything
+
+
+def test_figure_prints_the_estimate_and_runs_with_trials_or_yes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import experiments.figures as F
+
+    calls: list[int | None] = []
+
+    def fake_make_figure(name: str, out_dir: str, *, trials: int | None, **kw: object) -> tuple:
+        calls.append(trials)
+        return tmp_path / "t.csv", tmp_path / "t.png", pd.DataFrame()
+
+    monkeypatch.setattr(F, "make_figure", fake_make_figure)
+    out = invoke("figure", "robust-fig2", "--trials", "3", "--workers", "4", "--out-dir", str(tmp_path))
+    est = F.estimate_cpu_seconds("robust-fig2", trials=3) / 4
+    assert re.search(r"3 trials per point, estimated \d+ (s|min) on 4 worker\(s\)", out)
+    assert est > 0 and calls == [3]
+    invoke("figure", "rar-fig4a", "--yes", "--out-dir", str(tmp_path))  # default trials, confirmed
+    invoke("figure", "rar-fig4a", "--quick", "--out-dir", str(tmp_path))  # quick stays unasked
+    assert calls == [3, None, None]
+
+
+def test_figure_estimate_scales_with_points_schemes_trials_and_n() -> None:
+    from experiments.figures import FIGURES, estimate_cpu_seconds
+
+    full = estimate_cpu_seconds("rar-fig4a", trials=10)
+    assert full == pytest.approx(len(FIGURES["rar-fig4a"].values) * 10 * 2.5)  # 4 schemes: 2.5 s
+    assert estimate_cpu_seconds("rar-fig4a", trials=20) == pytest.approx(2 * full)
+    assert estimate_cpu_seconds("rar-fig4a", trials=10, schemes=["GD"]) == pytest.approx(full / 4)
+    assert estimate_cpu_seconds("rar-fig4a", trials=10, quick=True) == pytest.approx(2 * 10 * 2.5)
+    # robust: 3.5 CPU-s per draw for the 3 schemes at N = 8, linear in N
+    assert estimate_cpu_seconds("robust-fig2", trials=1, quick=True) == pytest.approx(3.5 * (8 + 32) / 8)
+    with pytest.raises(ValueError, match="unknown figure"):
+        estimate_cpu_seconds("nope", trials=1)

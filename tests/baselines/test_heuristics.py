@@ -141,7 +141,6 @@ def test_radar_optimum_beats_random_designs_and_is_locally_optimal(cfg: dict) ->
                 assert np.all(crb_trace(s, W_pert, phi) >= c_opt * (1 - 1e-9))
 
 
-@pytest.mark.filterwarnings("ignore:Solution may be inaccurate")
 def test_radar_optimum_matches_the_cvxpy_sdp() -> None:
     pytest.importorskip("cvxpy")
     from baselines.sdp import RadarCovarianceSDP
