@@ -1,8 +1,8 @@
 """The ``best_known`` reference: per draw, the best feasible design any registered solver found.
 
-For one draw (trial) of an :class:`agents.evaluate.EvalSet`, :func:`build_trial` runs
+For one draw (trial) of an :class:`isac_gym.agents.evaluate.EvalSet`, :func:`build_trial` runs
 
-1. every registered solver of the env's task (``baselines.list_solvers(task=...)``: ``"rydberg"``
+1. every registered solver of the env's task (``isac_gym.baselines.list_solvers(task=...)``: ``"rydberg"``
    or ``"robust"``) with its default options and the trial's policy randomness
    (``np.random.default_rng(EvalSet.policy_seed(trial))``), i.e. exactly the design each solver's
    own evaluation row plays;
@@ -15,7 +15,7 @@ For one draw (trial) of an :class:`agents.evaluate.EvalSet`, :func:`build_trial`
    of steps 1-2), one round.
 
 Every candidate design is played through the environment exactly as an evaluation row is
-(``env.reset(seed)``, ``env.step(env.unwrapped.encode_action(W, phi))``, :func:`agents.evaluate._play`),
+(``env.reset(seed)``, ``env.step(env.unwrapped.encode_action(W, phi))``, :func:`isac_gym.agents.evaluate._play`),
 so its objective is the env's objective (``sum_rate`` bit/s/Hz, or ``power_dbm``) and its feasibility
 the env's rule (``info["feasible"]``: zero constraint cost; for the robust task also
 ``metrics["certified"]``: the safe approximation certifies the played design). The winner is the
@@ -29,7 +29,7 @@ Cache (one per eval set, reused by ``isac evaluate``, ``isac compare`` and the f
   ``objective``, ``feasible``, ``n_candidates``, ``n_feasible``, ``build_time_s`` (the honest cost:
   wall time of every solve and env evaluation of that draw), ``candidates`` (JSON ``{label:
   [objective, feasible, seconds]}``) and the plan (JSON). Written through
-  :class:`agents.evaluate.ResultStore` (exclusive lock, resumable).
+  :class:`isac_gym.agents.evaluate.ResultStore` (exclusive lock, resumable).
 * ``<cache_dir>/<eval_set_hash>.npz``: plain arrays (``allow_pickle=False``), per trial ``t``
   ``<plan>_<t>_W`` / ``<plan>_<t>_phi`` (the played design, ``env.unwrapped.decode_action`` of the
   action) and ``<plan>_<t>_action`` (or ``<plan>_<t>_action__<key>`` for a dict action), the exact
@@ -106,14 +106,14 @@ def task_of(env_id: str) -> str:
 def is_heuristic(name: str) -> bool:
     """Whether ``name`` is a registered heuristic baseline (``Solver.heuristic``: the closed-form
     baselines and the random floors); ``False`` for any other label."""
-    import baselines
+    from isac_gym import baselines
 
     return name in baselines.list_solvers() and bool(baselines.solver_class_attr(name, "heuristic", False))
 
 
 def task_solvers(task: str) -> tuple[str, ...]:
-    """Sorted registered solver names of ``task`` (``baselines.list_solvers(task=...)``)."""
-    import baselines
+    """Sorted registered solver names of ``task`` (``isac_gym.baselines.list_solvers(task=...)``)."""
+    from isac_gym import baselines
 
     return tuple(baselines.list_solvers(task=task))
 
@@ -215,7 +215,7 @@ _SOLVERS: dict[str, Any] = {}
 def _solver(name: str) -> Any:
     """A solver instance per worker process (built once, like a policy adapter's)."""
     if name not in _SOLVERS:
-        from baselines import get_solver
+        from isac_gym.baselines import get_solver
 
         _SOLVERS[name] = get_solver(name)
     return _SOLVERS[name]
@@ -467,7 +467,7 @@ class BestKnownPolicy:
         Raises:
             InputError: the cache has no entry for the draw (build it with :func:`ensure_best_known`).
         """
-        from baselines.base import SolverResult
+        from isac_gym.baselines.base import SolverResult
 
         if eval_hash not in self._tables:
             self._tables[eval_hash] = _load(env_id, eval_hash, self.cache_dir, self.n_restarts)
@@ -475,7 +475,7 @@ class BestKnownPolicy:
         if entry is None:
             raise InputError(
                 f"best_known cache {_paths(self.cache_dir, eval_hash)[0]} has no entry for trial {trial}; "
-                "build it first (agents.best_known.ensure_best_known)"
+                "build it first (isac_gym.agents.best_known.ensure_best_known)"
             )
         self.current = entry
         if entry.feasible:
@@ -502,7 +502,7 @@ class BestKnownPolicy:
     def predict(
         self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
     ) -> tuple[Any, Any]:
-        from baselines.policy import placeholder_action
+        from isac_gym.baselines.policy import placeholder_action
 
         if self.current is None:
             raise RuntimeError("BestKnownPolicy.predict before select_draw")
@@ -553,7 +553,7 @@ class BestKnownSpec:
 def headroom(
     summary: Any, heuristics: Sequence[str], metric: str, best_known: str = BEST_KNOWN
 ) -> dict[str, Any]:
-    """The tier's headroom from a :func:`agents.evaluate.summarize` table.
+    """The tier's headroom from a :func:`isac_gym.agents.evaluate.summarize` table.
 
     ``best heuristic`` = the heuristic policy (labels ``heuristics``) with the best ``mean``
     objective (over its solved draws, as in the table). Maximised objectives (sum rate):

@@ -25,7 +25,7 @@ One protocol for learned agents and optimization baselines (DESIGN.md, "Evaluati
   :class:`InputError` (a ``ValueError``) whose message names the file.
 
 Policy randomness: before each draw the evaluator calls ``policy.reseed(seed)`` if the policy has
-it, else replaces a ``policy.rng`` generator (e.g. :class:`baselines.policy.SolverPolicy`), with a
+it, else replaces a ``policy.rng`` generator (e.g. :class:`isac_gym.baselines.policy.SolverPolicy`), with a
 seed derived from the draw (:meth:`EvalSet.policy_seed`), so rows do not depend on which worker
 played which draws before. SB3 agents are played with ``deterministic=True``.
 
@@ -355,9 +355,9 @@ class RandomSpec:
 
 @dataclass(frozen=True)
 class BaselineSpec:
-    """A registered optimization baseline (``baselines.get_solver(name, **options)``) as a policy.
+    """A registered optimization baseline (``isac_gym.baselines.get_solver(name, **options)``) as a policy.
 
-    Built with ``baselines.policy.SolverPolicy(solver, env)``, which solves the env's current
+    Built with ``isac_gym.baselines.policy.SolverPolicy(solver, env)``, which solves the env's current
     scenario in ``predict`` and returns ``env.unwrapped.encode_action(W, phi)``.
     """
 
@@ -369,8 +369,8 @@ class BaselineSpec:
         return f"baseline:{self.name}:{_canonical(dict(self.options))}"
 
     def build(self, env: Any) -> Predictor:
-        from baselines import get_solver
-        from baselines.policy import SolverPolicy
+        from isac_gym.baselines import get_solver
+        from isac_gym.baselines.policy import SolverPolicy
 
         return SolverPolicy(get_solver(self.name, **dict(self.options)), env)
 
@@ -379,7 +379,7 @@ class BaselineSpec:
 class AgentSpec:
     """A trained stable-baselines3 agent: a run/checkpoint directory (or its ``model.zip``).
 
-    Loaded with :func:`agents.train.load_policy` (applies the run's saved observation
+    Loaded with :func:`isac_gym.agents.train.load_policy` (applies the run's saved observation
     normalization) and played on the env built like the run's (its ``env_wrapper`` chain and its
     episode settings such as ``obs_mode``), with the *scenario* of the eval set. If the run's
     scenario makes the spaces differ from the eval set's, :meth:`build` raises ``ValueError``.
@@ -409,7 +409,7 @@ class AgentSpec:
         """
         import yaml
 
-        from agents.train import load_run_config
+        from isac_gym.agents.train import load_run_config
 
         p = Path(self.path)
         file = (p.parent if p.suffix == ".zip" else p) / "config.yaml"
@@ -425,7 +425,7 @@ class AgentSpec:
 
     def make_env(self, env_id: str, env_kwargs: Mapping[str, Any]) -> Any:
         """The run's env (wrappers, episode settings) on the eval set's scenario."""
-        from agents.train import make_env
+        from isac_gym.agents.train import make_env
 
         cfg = self.run_config()
         if cfg.get("env_id") not in (None, env_id):
@@ -450,7 +450,7 @@ class AgentSpec:
             eval_env.close()
 
     def build(self, env: Any) -> Predictor:
-        from agents.train import load_policy
+        from isac_gym.agents.train import load_policy
 
         policy = load_policy(self.path, trust_checkpoint=self.trust_checkpoint)
         for name in ("observation_space", "action_space"):
@@ -496,7 +496,7 @@ class _FixedSpec:
 def parse_policy(text: str, *, trust_checkpoint: bool = False) -> tuple[str, Any]:
     """Parse a CLI policy argument into ``(label, spec)``.
 
-    Forms: ``random``; ``best_known`` (:class:`agents.best_known.BestKnownSpec`, the cached
+    Forms: ``random``; ``best_known`` (:class:`isac_gym.agents.best_known.BestKnownSpec`, the cached
     best feasible design per draw); a registered baseline name (``fp_mm_admm``); a checkpoint path (``.zip`` or a
     directory); any of these prefixed with ``label=`` to choose the row label. A checkpoint must
     have the safe format (``policy.pth``) unless ``trust_checkpoint`` (``--trust-checkpoint``) allows
@@ -518,7 +518,7 @@ def parse_policy(text: str, *, trust_checkpoint: bool = False) -> tuple[str, Any
 
         spec, default = BestKnownSpec(), "best_known"
     elif Path(spec_text).exists():
-        from agents.train import checkpoint_kind
+        from isac_gym.agents.train import checkpoint_kind
 
         try:
             checkpoint_kind(spec_text, trust_checkpoint=trust_checkpoint)
@@ -528,7 +528,7 @@ def parse_policy(text: str, *, trust_checkpoint: bool = False) -> tuple[str, Any
         p = Path(spec_text)
         default = p.stem if p.is_file() and p.stem != "model" else (p if p.is_dir() else p.parent).name
     else:
-        from baselines import list_solvers
+        from isac_gym.baselines import list_solvers
 
         if spec_text not in list_solvers():
             raise ValueError(
@@ -669,7 +669,7 @@ def _play(policy: Any, env: Any, seed: int, policy_seed: int, steps: int) -> dic
     if hasattr(policy, "reseed"):
         policy.reseed(policy_seed)
     elif isinstance(getattr(policy, "rng", None), np.random.Generator):
-        policy.rng = np.random.default_rng(policy_seed)  # e.g. baselines.policy.SolverPolicy
+        policy.rng = np.random.default_rng(policy_seed)  # e.g. isac_gym.baselines.policy.SolverPolicy
     obs, _ = env.reset(seed=seed)
     latencies: list[float] = []
     rewards: list[float] = []
@@ -988,7 +988,7 @@ def run_evaluation(
         out_path: CSV file; created or resumed.
         reference: label of the reference policy for the ``gap`` column (``None``: no gap).
         steps: decisions per draw (1 = the action for the first observation).
-        backend, workers, address: see :func:`agents.parallel.run_tasks`.
+        backend, workers, address: see :func:`isac_gym.agents.parallel.run_tasks`.
         progress: tqdm progress bar.
         desc: progress-bar label.
 
@@ -1197,7 +1197,7 @@ def summarize(df: Any, by: Sequence[str] = ("policy",), metric: str = "objective
 
     Further columns where the rows allow them: ``top_user_share`` (mean over solved draws of
     ``max_k rate_k / sum_rate``, Rydberg task); and, where the rows hold a ``best_known`` policy
-    (:mod:`agents.best_known`) and an ``env_id`` column, the gap of every policy to it on the same
+    (:mod:`isac_gym.agents.best_known`) and an ``env_id`` column, the gap of every policy to it on the same
     draw, whatever the reference: ``gap_to_best_known_mean`` / ``gap_to_best_known_ci95`` (``sense *
     (best_known - objective)``, bit/s/Hz or dB, >= 0 when worse) and ``rel_gap_to_best_known_pct``
     (in %; for ``power_dbm`` the relative power excess), over the draws where both are solved.

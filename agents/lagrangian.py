@@ -12,7 +12,7 @@ saddle point ``min_{lambda >= 0} max_pi E[r - lambda c] + lambda d``:
 The budget is on the *per-step* mean cost, i.e. the mean episode cost divided by the episode length
 (episodes have a fixed horizon here), so one number works for every horizon. With ``d = 0`` (default)
 ``lambda`` grows until the policy is feasible and then stays. The environment's own fixed penalty
-should be off (``constraint_penalty=0``); :func:`agents.train.train` does that when
+should be off (``constraint_penalty=0``); :func:`isac_gym.agents.train.train` does that when
 ``lagrangian=True``.
 """
 

@@ -1,6 +1,6 @@
 """Code-free storage of trained agents, and parsers that never evaluate code.
 
-A run folder written by :func:`agents.train.train` holds, beside SB3's ``model.zip`` (a pickle-bearing
+A run folder written by :func:`isac_gym.agents.train.train` holds, beside SB3's ``model.zip`` (a pickle-bearing
 archive: loading it can run arbitrary code), a *safe* copy of the agent that loads without unpickling:
 
 * ``policy.pth``: the policy's ``state_dict()`` (tensors only), read with

@@ -12,7 +12,7 @@ Each run writes, under ``<run_dir>/<run_name>/``:
 
 * ``policy.pth`` (the final policy's ``state_dict``, tensors only) and, when ``normalize`` is on,
   ``vecnormalize.npz`` (plain arrays): the safe format, loaded by default by :func:`load_policy`
-  without unpickling anything (see :mod:`agents.serialization`);
+  without unpickling anything (see :mod:`isac_gym.agents.serialization`);
 * ``model.zip`` (SB3's final model), ``checkpoints/model_<steps>_steps.zip`` (CheckpointCallback) and
   ``vecnormalize.pkl``: SB3's pickle-bearing formats, for SB3 / rl-zoo3 users; loading them runs
   unpickling and needs ``trust_checkpoint=True`` (CLI ``--trust-checkpoint``);
@@ -21,10 +21,10 @@ Each run writes, under ``<run_dir>/<run_name>/``:
   policy's architecture and spaces as plain data);
 * ``tb/``: TensorBoard events (and ``progress.csv``) with SB3's training curves, the physics metrics
   (``isac/sum_rate``, ``isac/crb_trace``, ``isac/power_w``, ``isac/cost``, ...; see
-  :class:`agents.callbacks.PhysicsMetricsCallback`) and the multiplier (``lagrangian/*``).
+  :class:`isac_gym.agents.callbacks.PhysicsMetricsCallback`) and the multiplier (``lagrangian/*``).
 
 Example:
-    >>> from agents.train import train, load_policy, make_env_from_run
+    >>> from isac_gym.agents.train import train, load_policy, make_env_from_run
     >>> run = train("isac_env/RydbergISAC-v0", "ppo", total_timesteps=20_000, seed=0,
     ...             env_kwargs={"obs_mode": "effective"}, run_dir="runs")  # doctest: +SKIP
     >>> policy = load_policy(run)  # SB3 predict protocol  # doctest: +SKIP
@@ -186,7 +186,7 @@ def _schedule(value: Any) -> Any:
 def _wrapper_specs(spec: Any) -> list[tuple[str, dict[str, Any]]]:
     """rl-zoo3's ``env_wrapper`` (str, {name: kwargs} or a list of these) -> [(name, kwargs)].
 
-    Names must be registered in :data:`agents.serialization.WRAPPERS` (checked here, before any
+    Names must be registered in :data:`isac_gym.agents.serialization.WRAPPERS` (checked here, before any
     environment is built); nothing is imported by name.
     """
     if spec is None:
@@ -441,9 +441,9 @@ def train(
         n_envs: parallel environments; ``None`` uses the entry's ``n_envs`` (default 1).
         progress_bar: SB3's tqdm/rich progress bar.
         lagrangian: constrained training: reward ``r - lambda * info["cost"]`` with ``lambda`` learned
-            by dual ascent (:mod:`agents.lagrangian`); the env's fixed ``constraint_penalty`` is set to
+            by dual ascent (:mod:`isac_gym.agents.lagrangian`); the env's fixed ``constraint_penalty`` is set to
             0 unless given in ``env_kwargs``.
-        lagrangian_kwargs: :class:`agents.lagrangian.LagrangeMultiplier` fields: ``value`` (initial
+        lagrangian_kwargs: :class:`isac_gym.agents.lagrangian.LagrangeMultiplier` fields: ``value`` (initial
             lambda, default 1), ``lr`` (0.05), ``budget`` (per-step mean cost, 0), ``max_value`` (1000).
         run_name: folder name; default :func:`run_name_for` (algo, env name, seed).
         checkpoint_freq: save a checkpoint every this many total env steps; ``None``: 4 per run;
@@ -646,7 +646,7 @@ def _untrusted(what: Path, run: Path) -> ValueError:
     hint = (
         f"; {run} has a safe policy.pth, load the folder instead"
         if (run / POLICY_FILE).exists()
-        else "; convert it once with agents.train.convert_run(..., trust_checkpoint=True)"
+        else "; convert it once with isac_gym.agents.train.convert_run(..., trust_checkpoint=True)"
     )
     return ValueError(
         f"{what}: refusing to load an SB3 checkpoint: unpickling its data can run arbitrary code. "
@@ -841,7 +841,7 @@ def make_env_from_run(path: str | Path, *, record_metrics: bool = False, **env_o
 
     ``env_overrides`` change ``gym.make`` kwargs (e.g. ``horizon=1``); changing the observation or
     action shapes (``num_ris``, ``obs_mode``...) makes the policy unusable on it. Wrappers come from
-    the registry :data:`agents.serialization.WRAPPERS` only.
+    the registry :data:`isac_gym.agents.serialization.WRAPPERS` only.
 
     Raises:
         ValueError: an invalid config.yaml (no ``env_id``, an unregistered ``env_wrapper``...).
@@ -874,7 +874,7 @@ def quick_eval(
 
     ``policy=None`` plays uniformly random actions (seeded). Episode ``i`` is reset with
     ``seed + i``, so two policies see the same channel draws. This is not the evaluation protocol
-    of :mod:`agents.evaluate`; it is a quick number for tests and checkpoint READMEs.
+    of :mod:`isac_gym.agents.evaluate`; it is a quick number for tests and checkpoint READMEs.
     """
     from isac_env.wrappers import scalar_metrics
 

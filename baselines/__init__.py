@@ -12,12 +12,12 @@ Built-in names (Rydberg task, rar_isac spec sections 6-7):
 * ``"gd"`` projected / Riemannian gradient ascent on a penalised objective.
 * ``"random_mrt"``, ``"random_zf"`` random RIS phases with MRT / ZF precoding.
 * ``"best_user_mrt"``, ``"user_select_zf"`` CRB-repaired heuristics (``heuristic = True``):
-  one user by MRT; greedy user selection + regularised ZF (:mod:`baselines.heuristics`).
+  one user by MRT; greedy user selection + regularised ZF (:mod:`isac_gym.baselines.heuristics`).
 
 Robust task (robust_isac spec): ``"robust_continuous"``, ``"robust_scheme1"``, ``"robust_scheme2"``,
-``"robust_random"`` (Algorithm 2 and its random floor, :mod:`baselines.robust_ao`) and the
+``"robust_random"`` (Algorithm 2 and its random floor, :mod:`isac_gym.baselines.robust_ao`) and the
 heuristics ``"robust_gain_mrt"``, ``"robust_gain_zf"`` (gain phases, MRT / ZF directions, the
-minimum power the safe approximation certifies; :mod:`baselines.robust_heuristics`).
+minimum power the safe approximation certifies; :mod:`isac_gym.baselines.robust_heuristics`).
 
 Every solver class carries ``task`` (``"rydberg"`` / ``"robust"``, filter with
 ``list_solvers(task=...)``) and ``heuristic`` (``True`` for the closed-form baselines and the random
@@ -52,21 +52,21 @@ SolverFactory = Callable[..., Solver]
 TASKS = ("rydberg", "robust")
 
 _REGISTRY: dict[str, SolverFactory | str] = {
-    "fp_mm_admm": "baselines.fp_mm_admm:FPMMADMMSolver",
-    "comm_only": "baselines.fp_mm_admm:CommOnlySolver",
-    "bf_only": "baselines.fp_mm_admm:BFOnlySolver",
-    "gd": "baselines.gd:GDSolver",
-    "random_mrt": "baselines.heuristics:RandomMRTSolver",
-    "random_zf": "baselines.heuristics:RandomZFSolver",
-    "best_user_mrt": "baselines.heuristics:BestUserMRTSolver",
-    "user_select_zf": "baselines.heuristics:UserSelectZFSolver",
+    "fp_mm_admm": "isac_gym.baselines.fp_mm_admm:FPMMADMMSolver",
+    "comm_only": "isac_gym.baselines.fp_mm_admm:CommOnlySolver",
+    "bf_only": "isac_gym.baselines.fp_mm_admm:BFOnlySolver",
+    "gd": "isac_gym.baselines.gd:GDSolver",
+    "random_mrt": "isac_gym.baselines.heuristics:RandomMRTSolver",
+    "random_zf": "isac_gym.baselines.heuristics:RandomZFSolver",
+    "best_user_mrt": "isac_gym.baselines.heuristics:BestUserMRTSolver",
+    "user_select_zf": "isac_gym.baselines.heuristics:UserSelectZFSolver",
     # robust RIS-ISAC task (robust_isac spec 5-8, issue 5)
-    "robust_continuous": "baselines.robust_ao:RobustContinuousSolver",
-    "robust_scheme1": "baselines.robust_ao:RobustScheme1Solver",
-    "robust_scheme2": "baselines.robust_ao:RobustScheme2Solver",
-    "robust_random": "baselines.robust_ao:RobustRandomSolver",
-    "robust_gain_mrt": "baselines.robust_heuristics:RobustGainMRTSolver",
-    "robust_gain_zf": "baselines.robust_heuristics:RobustGainZFSolver",
+    "robust_continuous": "isac_gym.baselines.robust_ao:RobustContinuousSolver",
+    "robust_scheme1": "isac_gym.baselines.robust_ao:RobustScheme1Solver",
+    "robust_scheme2": "isac_gym.baselines.robust_ao:RobustScheme2Solver",
+    "robust_random": "isac_gym.baselines.robust_ao:RobustRandomSolver",
+    "robust_gain_mrt": "isac_gym.baselines.robust_heuristics:RobustGainMRTSolver",
+    "robust_gain_zf": "isac_gym.baselines.robust_heuristics:RobustGainZFSolver",
 }
 
 
@@ -94,7 +94,7 @@ def list_solvers(task: str | None = None) -> list[str]:
 
     Args:
         task: ``None`` (every solver), ``"rydberg"`` or ``"robust"``: keep the solvers whose factory
-            has that ``task`` class attribute (:class:`~baselines.base.Solver`; resolving a lazy
+            has that ``task`` class attribute (:class:`~isac_gym.baselines.base.Solver`; resolving a lazy
             entry imports its module, never cvxpy). A factory without the attribute (a plain
             callable) is kept only for ``task=None``.
 

@@ -429,7 +429,7 @@ class Solver(ABC):
     name: ClassVar[str] = "solver"
     #: the task whose problem instances the solver takes: ``"rydberg"`` (a ``RydbergScenario``,
     #: rar_isac spec) or ``"robust"`` (a ``RobustScenario``, robust_isac spec); the default is the
-    #: original Rydberg task, the robust solvers override it (``baselines.list_solvers(task=...)``)
+    #: original Rydberg task, the robust solvers override it (``isac_gym.baselines.list_solvers(task=...)``)
     task: ClassVar[str] = "rydberg"
     #: ``True`` for the closed-form "what a wireless engineer tries first" baselines (the random
     #: floors included) against which a tier's headroom is measured; ``False`` for optimizers

@@ -31,12 +31,12 @@ feasibility polish of slightly infeasible iterates for best-feasible tracking. T
 
 The best feasible iterate (``tr CRB <= eps (1 + 1e-3)``, evaluated at full power) is returned;
 if no iterate is feasible the result says ``"infeasible: ..."`` in ``stop_reason``. ``feasible``
-checks every constraint of (35) (:func:`~baselines.heuristics.design_feasible`: power, unit modulus,
+checks every constraint of (35) (:func:`~isac_gym.baselines.heuristics.design_feasible`: power, unit modulus,
 CRB). Solver faults never escape: a failed (J, f) projection SDP (e.g. a Clarabel panic on a badly
 scaled instance) is counted in ``extra["sdp_failures"]`` with its status in
 ``extra["sdp_last_failure"]`` and the iteration keeps the previous ``f``; a numerical fault elsewhere
 in an iteration ends the run at the best iterate so far (``stop_reason`` ``"error at iteration i:
-..."``); a fault before the first iterate gives a failed result (:class:`~baselines.base.Solver`).
+..."``); a fault before the first iterate gives a failed result (:class:`~isac_gym.baselines.base.Solver`).
 """
 
 from __future__ import annotations
@@ -347,7 +347,7 @@ class FPMMADMMSolver(Solver):
             cvxpy: W-QP, convex relaxation of the phi-surrogate projected onto the unit circle,
             and the SDP without the fast path; for the benchmark ratio and tests).
         projection: backend of the (J_aux, f) projection (64): ``"closed_form"`` (default with
-            the closed-form backend: :class:`~baselines.qp.ClosedFormJfProjection`, Newton on the
+            the closed-form backend: :class:`~isac_gym.baselines.qp.ClosedFormJfProjection`, Newton on the
             KKT system, no solver; falls back to cvxpy if it ever fails) or ``"cvxpy"`` (the SDP
             in cvxpy/Clarabel with the fast path; always used, without the fast path, by
             ``subproblem_backend="cvxpy"``).
@@ -381,7 +381,7 @@ class FPMMADMMSolver(Solver):
         restore_phi: phase-one feasibility search when the restoration fails because no precoder
             meets the CRB at the start's phases (the minimum CRB at fixed phi exceeds eps):
             Riemannian / projected descent of tr CRB over (phi, W at full power), shared step code
-            with GD (:mod:`baselines.ascent`), until tr CRB <= eps (1 - 0.05) or
+            with GD (:mod:`isac_gym.baselines.ascent`), until tr CRB <= eps (1 - 0.05) or
             ``phase_one_iters`` steps, then the restoration again at the new phases (default
             ``True``; ``False`` under ``paper_schedule``; only where phi is optimized, so BF-only
             keeps its fixed phases). Measured: at eps = 0.005 (Fig. 4c's tightest point) the
@@ -812,7 +812,7 @@ class FPMMADMMSolver(Solver):
     ) -> tuple[NDArray[np.complex128], NDArray[np.complex128], str]:
         """Descend tr CRB over (W at full power, phi) until ``tr CRB <= eps (1 - 0.05)``.
 
-        Alternates a projected W step and a Riemannian phi step (:mod:`baselines.ascent`, the GD
+        Alternates a projected W step and a Riemannian phi step (:mod:`isac_gym.baselines.ascent`, the GD
         steps applied to ``-tr CRB``), re-scaling W to full power after each W step (the CRB only
         falls with power). Stops on the target, after ``phase_one_iters`` steps, or when a step
         lowers tr CRB by less than 1e-9 relative. Returns ``(W, phi, note)``.
@@ -1102,7 +1102,7 @@ class CommOnlySolver(FPMMADMMSolver):
 
 
 class BFOnlySolver(FPMMADMMSolver):
-    """ "BF-only" (spec 7.2): phi fixed at :func:`~baselines.heuristics.bf_only_phases` (option
+    """ "BF-only" (spec 7.2): phi fixed at :func:`~isac_gym.baselines.heuristics.bf_only_phases` (option
     ``bf_rule``), W by Algorithm 1 with the phi-block skipped."""
 
     name = "bf_only"

@@ -417,7 +417,7 @@ def radar_optimum(scenario: RydbergScenario, phi: NDArray[np.complex128]) -> Rad
     is rank one and certified (gap ~1e-16, ~1 ms). Otherwise a log-barrier Newton method
     (:func:`_barrier_newton`) solves the general-rank problem, and ``W`` is the rank-``min(K, r)``
     eigen-factor ``Q U_K Lambda_K^(1/2)`` at full power (a truncation when ``K`` is below the
-    optimal rank). Agrees with the cvxpy SDP of :class:`~baselines.sdp.RadarCovarianceSDP` (tests).
+    optimal rank). Agrees with the cvxpy SDP of :class:`~isac_gym.baselines.sdp.RadarCovarianceSDP` (tests).
 
     Args:
         scenario: unbatched ``RydbergScenario``; phi: ``[N]`` unit-modulus phases.

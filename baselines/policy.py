@@ -1,4 +1,4 @@
-"""Adapter: any :class:`~baselines.base.Solver` becomes a policy with stable-baselines3's
+"""Adapter: any :class:`~isac_gym.baselines.base.Solver` becomes a policy with stable-baselines3's
 ``predict()`` protocol, so ``stable_baselines3.common.evaluation.evaluate_policy`` (and every
 evaluation loop written for agents) evaluates baselines and agents alike.
 
@@ -6,8 +6,8 @@ Example::
 
     import gymnasium as gym
     import isac_env
-    from baselines import get_solver
-    from baselines.policy import SolverPolicy
+    from isac_gym.baselines import get_solver
+    from isac_gym.baselines.policy import SolverPolicy
     from stable_baselines3.common.evaluation import evaluate_policy
 
     env = gym.make("isac_env/RydbergISAC-v0", horizon=2)
@@ -21,11 +21,11 @@ the steps of a static episode (one scenario per episode) reuse one solve; with c
 every step has a new scenario object and is solved again.
 
 **Failed solves.** When the solver finds no design (``result.solved`` is ``False``, see
-:meth:`baselines.base.SolverResult.failed`) there is nothing to encode; the policy then returns a
+:meth:`isac_gym.baselines.base.SolverResult.failed`) there is nothing to encode; the policy then returns a
 deterministic placeholder action of the env's action space (:func:`placeholder_action`: zeros of
 every ``Box`` / ``MultiDiscrete`` part, clipped into the space) so that loops such as
 ``evaluate_policy`` keep running, and ``last_result`` carries the failed result. The placeholder
-is not the solver's design: evaluation rows (``agents.evaluate``) read ``last_result`` and mark
+is not the solver's design: evaluation rows (``isac_gym.agents.evaluate``) read ``last_result`` and mark
 such draws unsolved, with NaN objective and metrics, instead of scoring the placeholder.
 """
 

@@ -518,7 +518,7 @@ def project_crb_set(
 
 
 class ClosedFormJfProjection:
-    """Solver-free (J_aux, f) projection (64) with the interface of :class:`baselines.sdp.JfProjection`.
+    """Solver-free (J_aux, f) projection (64) with the interface of :class:`isac_gym.baselines.sdp.JfProjection`.
 
     ``project(t, bound, alpha)`` returns ``t`` when it is feasible (fast path of spec 6.2) and
     otherwise :func:`project_crb_set` of the packed, rescaled ``t`` (``s = max|t_i|``), warm

@@ -2,7 +2,7 @@
 
 Algorithm 2 (spec 8) alternates
 
-(a) the transmit-beamforming SDR (32) at fixed RIS vector ``v`` (:class:`baselines.sdr.TransmitSDP`),
+(a) the transmit-beamforming SDR (32) at fixed RIS vector ``v`` (:class:`isac_gym.baselines.sdr.TransmitSDP`),
     rank-one extraction by Gaussian randomization with the common power-scaling repair (spec 5);
 (b) an RIS update at fixed ``W`` that enlarges the restriction margins, accepted only if the safe
     approximation still holds (so ``W`` stays feasible and the next SDP cannot need more power):
@@ -10,7 +10,7 @@ Algorithm 2 (spec 8) alternates
 * ``"scheme1"`` -- SDR (38) of the margin-maximisation (33) + Gaussian randomization + nearest
   b-bit phase mapping (39) (spec 6);
 * ``"continuous"`` -- the same without the mapping (the paper's continuous-phase curve);
-* ``"scheme2"`` -- square-penalty GEMM, Algorithm 1 (spec 7, :mod:`baselines.gemm`);
+* ``"scheme2"`` -- square-penalty GEMM, Algorithm 1 (spec 7, :mod:`isac_gym.baselines.gemm`);
 * ``"random"`` -- no RIS update: random b-bit phases and the SDR precoder (one SDP).
 
 (c) stop when ``|P^{(i+1)} - P^{(i)}| / P^{(i)} <= tol`` (1e-3 [A]) or after ``max_iter`` (30 [A]).
@@ -19,7 +19,7 @@ Registered as ``"robust_continuous"``, ``"robust_scheme1"``, ``"robust_scheme2"`
 ``"robust_random"``; each ``solve`` takes an unbatched :class:`isac_env.physics.robust.RobustScenario`.
 
 **RIS vector convention.** The algorithms work on the paper's ``v`` (``v^H = [e^{j theta_n}]``,
-``Theta = diag(v^*)``); :class:`~baselines.base.SolverResult` carries the suite's reflection vector
+``Theta = diag(v^*)``); :class:`~isac_gym.baselines.base.SolverResult` carries the suite's reflection vector
 ``phi = conj(v)`` (``Theta = diag(phi)``, what ``env.unwrapped.encode_action`` expects), see
 :func:`isac_env.physics.robust.phi_from_v`; ``result.extra["v"]`` keeps ``v``.
 
@@ -29,7 +29,7 @@ approximation (:func:`isac_env.physics.robust.certify`, the configured restricti
 its power is within the budget ``p_max_w`` (the SDR (32) has no power constraint, so a certified
 design can need more than ``p_max``; it is returned as a design with ``feasible=False``). When no
 start gives a solvable first SDP there is no design: ``W = phi = None``, ``objective = nan``,
-``stop_reason`` ``"failed: ..."`` (:meth:`~baselines.base.SolverResult.failed`);
+``stop_reason`` ``"failed: ..."`` (:meth:`~isac_gym.baselines.base.SolverResult.failed`);
 ``metrics`` from :func:`isac_env.physics.robust.evaluate` with a Monte-Carlo generator spawned
 from the ``rng`` (``outage`` per user, ``crb_failure`` per target, ...) plus ``power_w``,
 ``power_dbm``, ``certified``, ``max_outage``, ``max_crb_failure``, ``within_p_max``; ``history``

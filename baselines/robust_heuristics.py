@@ -3,12 +3,12 @@ engineer tries first, cvxpy-free.
 
 ``robust_gain_mrt`` / ``robust_gain_zf`` (:class:`RobustGainMRTSolver`, :class:`RobustGainZFSolver`):
 
-1. RIS vector ``v``: the sum-gain phases of :func:`baselines.robust_ao.gain_v` (max
+1. RIS vector ``v``: the sum-gain phases of :func:`isac_gym.baselines.robust_ao.gain_v` (max
    ``sum_k ||hat h_k(v)||^2``, the AO's ``"gain"`` start, on the ``bits``-bit grid), and the
    all-ones vector as a second candidate. (The RIS does not enter the sensing model of this task:
    the CRB (10) depends on ``R_x`` only, so "gain to the target" is the precoder's business.)
 2. Unit-norm stream directions ``d_k`` on the *estimated* effective channels ``hat h_k(v)``: MRT
-   ``d_k = hat h_k / ||hat h_k||`` or ZF (:func:`baselines.heuristics.rzf_precoder` with
+   ``d_k = hat h_k / ||hat h_k||`` or ZF (:func:`isac_gym.baselines.heuristics.rzf_precoder` with
    ``reg = 0`` on the rows ``hat h_k^H``).
 3. Power shares ``s_k`` (``sum_k s_k = 1``) from nominal SINR-target power control on the
    estimates: the solution of ``p_k |hat h_k^H d_k|^2 = gamma_k (sum_{j != k} p_j |hat h_k^H d_j|^2
@@ -21,8 +21,8 @@ engineer tries first, cvxpy-free.
    certification is monotone in ``P`` and the bisection finds the threshold.
 
 The lowest certified power over the candidates is returned; if no candidate is certified at
-``p_max`` the result is :meth:`~baselines.base.SolverResult.failed`. Outputs follow
-:mod:`baselines.robust_ao` (``objective`` = power in W, ``phi = conj(v)``, the same metrics).
+``p_max`` the result is :meth:`~isac_gym.baselines.base.SolverResult.failed`. Outputs follow
+:mod:`isac_gym.baselines.robust_ao` (``objective`` = power in W, ``phi = conj(v)``, the same metrics).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def mrt_directions(h: NDArray[np.complex128]) -> NDArray[np.complex128]:
 
 def zf_directions(h: NDArray[np.complex128]) -> NDArray[np.complex128]:
     """Unit-norm ZF directions for ``h`` ``[K, Nt]``: ``h_j^H d_k = 0`` for ``j != k`` when
-    ``K <= Nt`` (:func:`baselines.heuristics.rzf_precoder` on the rows ``h_k^H``); ``[Nt, K]``."""
+    ``K <= Nt`` (:func:`isac_gym.baselines.heuristics.rzf_precoder` on the rows ``h_k^H``); ``[Nt, K]``."""
     K = h.shape[0]
     return rzf_precoder(np.conj(h), float(K), 0.0)  # unit columns: power K
 
@@ -127,7 +127,7 @@ class _RobustGainSolver(Solver):
             (default 2, the task's ``phase_bits``).
         variant: restriction variant (``None``: ``scenario.restriction``).
         v_rules: RIS candidates, a non-empty subset of ``("gain", "ones")``.
-        mc_draws: Monte-Carlo draws of the reported metrics (as :mod:`baselines.robust_ao`).
+        mc_draws: Monte-Carlo draws of the reported metrics (as :mod:`isac_gym.baselines.robust_ao`).
     """
 
     task: ClassVar[str] = "robust"

@@ -2,7 +2,7 @@
 
 * :class:`JfProjection` -- the (J_aux, f) projection SDP (64) of rar_isac spec 6.2, with the
   no-solver fast path when ``f = t`` is already feasible (the default solver path uses the
-  solver-free :class:`baselines.qp.ClosedFormJfProjection`; this model is the ``projection="cvxpy"``
+  solver-free :class:`isac_gym.baselines.qp.ClosedFormJfProjection`; this model is the ``projection="cvxpy"``
   option, the all-cvxpy benchmark backend and the test reference).
 * :class:`RadarCovarianceSDP` -- the radar-optimal transmit covariance at fixed phi used by the
   feasibility restoration (spec 6.7).
@@ -12,7 +12,7 @@
 
 All work in the scaled FIM units ``G_i = (2/sigma_r^2) F_i / L`` (spec 4.3), where the CRB
 constraint reads ``tr(A_s(G)^{-1}) <= L eps``. cvxpy is imported lazily. Every solve goes through
-:func:`baselines.base.cvxpy_solve`, so a solver fault (cvxpy ``SolverError``, Clarabel's
+:func:`isac_gym.baselines.base.cvxpy_solve`, so a solver fault (cvxpy ``SolverError``, Clarabel's
 ``PanicException``, ...) becomes a ``"failed: error: ..."`` status (the projection, the restoration)
 or a cvxpy ``SolverError`` (the QP models, which have no status to return).
 """

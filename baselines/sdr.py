@@ -87,7 +87,7 @@ def solve_with_fallback(problem: Any, solvers: tuple[str, ...], **opts: Any) -> 
 
     An infeasibility certificate from the first solver is trusted; a solver fault (cvxpy
     ``SolverError``, Clarabel's ``PanicException``, ``ValueError``, ``ArithmeticError``, ...; caught
-    by :func:`baselines.base.cvxpy_solve`) or an unusable status (``unbounded``, ``user_limit``,
+    by :func:`isac_gym.baselines.base.cvxpy_solve`) or an unusable status (``unbounded``, ``user_limit``,
     ``None`` ...) passes to the next solver.
 
     Returns:

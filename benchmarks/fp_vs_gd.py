@@ -19,7 +19,7 @@ seed, draws).seeds[i])``, the draws of ``isac evaluate`` / ``isac compare``; Tab
    * (a) Algorithm 1's phi-block as run (MM step (89) + ADMM + extrapolation + acceptance), its
      bare MM/ADMM step, and that step iterated ``--phi-steps`` times at the same ``(r, c)`` (the
      subproblem solved to near-optimality), or with ``(r, c)`` refreshed after every step;
-   * (b) plain Riemannian gradient steps with Armijo (:func:`baselines.ascent.armijo_circle_step`,
+   * (b) plain Riemannian gradient steps with Armijo (:func:`isac_gym.baselines.ascent.armijo_circle_step`,
      GD's phi step) on the SAME subproblem objective ``S(phi)`` = FP objective (42) at frozen
      ``(r, c)`` minus the penalty ``Psi(phi)``;
    * (c) the same Riemannian steps on the TRUE objective at fixed ``W``: ``L(phi) = U_com - Psi``.
@@ -122,7 +122,7 @@ def _ascend(
     steps: int,
 ) -> NDArray[np.complex128]:
     """``steps`` Riemannian Armijo steps (GD's phi step) maximising ``f`` from ``phi``."""
-    from baselines.ascent import armijo_circle_step
+    from isac_gym.baselines.ascent import armijo_circle_step
 
     val = f(phi)
     for _ in range(steps):
@@ -134,9 +134,9 @@ def _ascend(
 
 
 def _phi_block(sp: Any, steps: int) -> dict[str, dict[str, float]]:
-    """Question 3 at one captured subproblem ``sp`` (:class:`baselines.fp_mm_admm.PhiSubproblem`)."""
-    from baselines.fp_mm_admm import fp_update
+    """Question 3 at one captured subproblem ``sp`` (:class:`isac_gym.baselines.fp_mm_admm.PhiSubproblem`)."""
     from isac_env.physics.rar import crb_trace
+    from isac_gym.baselines.fp_mm_admm import fp_update
 
     s, W, phi0 = sp.inst.s, sp.W, sp.phi_in
     eps = float(s.eps)
@@ -193,7 +193,7 @@ def run_draw(task: tuple[int, str, dict[str, Any], int, Budget]) -> dict[str, An
     import gymnasium as gym
 
     import isac_env  # noqa: F401  (registers the ids)
-    from baselines import get_solver
+    from isac_gym.baselines import get_solver
 
     env = gym.make(env_id, **env_kwargs)
     env.reset(seed=seed)
@@ -438,7 +438,7 @@ def main(argv: list[str] | None = None) -> None:
         p.error("--draws must be >= 1 and --workers 1 or 2")
     if not 1 <= a.probe_iter <= a.short_iter < a.long_iter or a.phi_steps < 1:
         p.error("need 1 <= --probe-iter <= --short-iter < --long-iter and --phi-steps >= 1")
-    from agents.evaluate import EvalSet
+    from isac_gym.agents.evaluate import EvalSet
 
     es = EvalSet(a.env, env_kwargs, a.seed, a.draws)
     b = Budget(a.short_iter, a.long_iter, a.probe_iter, a.phi_steps)

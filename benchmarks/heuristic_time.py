@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-import baselines
 from isac_env.config import RobustISACConfig, RydbergISACConfig
 from isac_env.physics import robust as rb
 from isac_env.physics import sample_scenario
+from isac_gym import baselines
 
 RYDBERG = ("best_user_mrt", "user_select_zf")
 ROBUST = ("robust_gain_mrt", "robust_gain_zf")

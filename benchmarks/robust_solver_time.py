@@ -19,9 +19,9 @@ import warnings
 
 import numpy as np
 
-from baselines import get_solver
 from isac_env.config import RobustISACConfig
 from isac_env.physics import robust as rb
+from isac_gym.baselines import get_solver
 
 SCHEMES = {"continuous": "robust_continuous", "scheme1": "robust_scheme1", "scheme2": "robust_scheme2"}
 

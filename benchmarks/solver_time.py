@@ -28,9 +28,9 @@ import warnings
 
 import numpy as np
 
-import baselines
 from isac_env.config import RydbergISACConfig
 from isac_env.physics import sample_scenario
+from isac_gym import baselines
 
 SCHEMES = ("fp_mm_admm", "comm_only", "bf_only", "gd", "random_mrt", "random_zf")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from agents.train import train
+from isac_gym.agents.train import train
 
 TINY = {"num_users": 2, "num_cells": 4, "num_ris": 8, "num_bs_antennas": 4, "num_clusters": 3, "num_rays": 4}
 

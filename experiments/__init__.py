@@ -1,2 +1,2 @@
-"""Paper-figure sweeps of isac-gym: figure definitions as data (:mod:`experiments.figures`) and
-one thin script per figure (``python -m experiments.rar_fig4a --quick``)."""
+"""Paper-figure sweeps of isac-gym: figure definitions as data (:mod:`isac_gym.experiments.figures`) and
+one thin script per figure (``python -m isac_gym.experiments.rar_fig4a --quick``)."""

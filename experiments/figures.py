@@ -4,7 +4,7 @@ Every figure of both papers is one :class:`Figure` in :data:`FIGURES`:
 
 * ``kind="sweep"``: the x-axis is a scenario field (``gym.make`` keyword) swept over ``values``;
   at each value every scheme (a registered baseline played through
-  :func:`agents.evaluate.run_evaluation`, i.e. the same SB3-``predict`` protocol as the agents)
+  :func:`isac_gym.agents.evaluate.run_evaluation`, i.e. the same SB3-``predict`` protocol as the agents)
   runs on ``trials`` seeded channel draws, the same draws for every scheme.
 * ``kind="trace"``: per-iteration history of a solver (``SolverResult.history``) on ``trials``
   draws, for a few scenario variants (convergence figures).
@@ -26,7 +26,7 @@ with its own env id, the robust paper's Continuous curve, keeps it). Its files c
 
 best_known (``best_known=True`` / ``--best-known``, sweeps only; opt-in because it runs every solver
 of the task plus restarts on every draw, several times a scheme's cost): adds the ``best_known`` curve
-(:mod:`agents.best_known`, cached per eval set) and the columns ``gap_to_best_known_mean`` /
+(:mod:`isac_gym.agents.best_known`, cached per eval set) and the columns ``gap_to_best_known_mean`` /
 ``rel_gap_to_best_known_pct`` to the table.
 """
 
@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.evaluate import (
+from isac_gym.agents.evaluate import (
     BaselineSpec,
     EvalSet,
     ResultStore,
@@ -50,7 +50,7 @@ from agents.evaluate import (
     mean_ci95,
     run_evaluation,
 )
-from agents.parallel import run_tasks
+from isac_gym.agents.parallel import run_tasks
 
 __all__ = [
     "FIGURES",
@@ -467,7 +467,7 @@ def _trace_trial(task: _TraceTask) -> list[dict[str, Any]]:
     import gymnasium as gym
 
     import isac_env  # noqa: F401
-    from baselines import get_solver
+    from isac_gym.baselines import get_solver
 
     env = gym.make(task.env_id, **dict(task.env_kwargs))
     env.reset(seed=task.seed)
@@ -523,7 +523,7 @@ def compute(
 
     ``env_id``: run on another registered id (see the module docstring). ``best_known``: also the
     ``best_known`` policy on every point (sweeps; cache in ``best_known_dir``, default
-    :func:`agents.best_known.default_cache_dir`; ``best_known_restarts`` random starts per restarted
+    :func:`isac_gym.agents.best_known.default_cache_dir`; ``best_known_restarts`` random starts per restarted
     solver)."""
     out = rows_path(fig, out_dir, env_id)
     plan = eval_plan(
@@ -537,7 +537,7 @@ def compute(
         for env_id, items in by_env.items():
             pols: dict[str, Any] = {s.label: BaselineSpec(s.solver) for s, _, _ in items}
             if best_known:
-                from agents.best_known import BestKnownSpec, default_cache_dir
+                from isac_gym.agents.best_known import BestKnownSpec, default_cache_dir
 
                 bk_dir = Path(best_known_dir) if best_known_dir is not None else default_cache_dir()
                 pols[BEST_KNOWN] = BestKnownSpec(str(bk_dir.resolve()), best_known_restarts)
@@ -618,9 +618,9 @@ def figure_table(
     objective)`` on the same draw, over the draws where both are solved) and
     ``rel_gap_to_best_known_pct`` (in %; for power the relative power excess).
 
-    Aggregation follows :func:`agents.evaluate.summarize` (the first row per key; failed solves,
+    Aggregation follows :func:`isac_gym.agents.evaluate.summarize` (the first row per key; failed solves,
     ``solved`` false, are recorded but never scored; means and 95% Student-t CIs by
-    :func:`agents.evaluate.mean_ci95`).
+    :func:`isac_gym.agents.evaluate.mean_ci95`).
 
     Sweeps: one row per (scheme, x) with ``n`` (all draws), ``n_solved``, ``solved_rate``,
     ``n_used``, ``mean``, ``ci95`` of ``fig.y``, ``feasible_rate``, ``env_feasible_rate``,
@@ -644,7 +644,7 @@ def figure_table(
     df = rows[[(p, h) in wanted for p, h in zip(rows["policy"], rows["eval_set"], strict=True)]]
     out = []
     if fig.kind == "sweep":
-        from agents.evaluate import _gap_to_best_known
+        from isac_gym.agents.evaluate import _gap_to_best_known
 
         df = dedupe_rows(df)
         bk_gap = _gap_to_best_known(df, BEST_KNOWN) if best_known else None
@@ -792,7 +792,7 @@ def make_figure(
         quick: CI mode: ``quick_values`` only and few trials.
         overrides: ``gym.make`` keywords applied to every point (not the swept one).
         schemes: subset of the scheme labels (default: all).
-        backend, workers, address: see :func:`agents.parallel.run_tasks`.
+        backend, workers, address: see :func:`isac_gym.agents.parallel.run_tasks`.
         progress: progress bars.
         env_id: run on this registered id of the figure's task instead of ``fig.env_id`` (files
             ``<name>@<EnvName>.*``).

@@ -23,9 +23,9 @@ import warnings
 
 import numpy as np
 
-import baselines
 from isac_env.config import RydbergISACConfig
 from isac_env.physics import sample_scenario
+from isac_gym import baselines
 
 SCHEMES = {"Proposed": "fp_mm_admm", "Comm-only": "comm_only", "BF-only": "bf_only", "GD": "gd"}
 

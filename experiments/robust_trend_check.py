@@ -28,9 +28,9 @@ SCHEMES = {"continuous": "robust_continuous", "scheme1": "robust_scheme1", "sche
 
 def run_one(task: tuple[int, int, str, np.random.SeedSequence, dict[str, Any]]) -> dict[str, Any]:
     """Solve draw ``trial`` at size ``N`` with one scheme; returns a tidy row."""
-    from baselines import get_solver
     from isac_env.config import RobustISACConfig
     from isac_env.physics import robust as rb
+    from isac_gym.baselines import get_solver
 
     N, trial, scheme, ss, cfg_kw = task
     cfg = RobustISACConfig(num_ris=N, **cfg_kw)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from agents.cli import main, parse_sets, parse_value
+from isac_gym.cli import main, parse_sets, parse_value
 from tests.conftest import SMALL_RAR
 
 TINY = [f"--set={k}={v}" for k, v in SMALL_RAR.items()]
@@ -42,7 +42,7 @@ def test_help_lists_every_command() -> None:
 
 def test_cli_startup_does_not_import_torch() -> None:
     code = (
-        "import sys; from agents.cli import main\n"
+        "import sys; from isac_gym.cli import main\n"
         "try:\n    main(['envs', '--json'], standalone_mode=False)\n"
         "finally:\n    bad = [m for m in ('torch', 'stable_baselines3', 'ray', 'cvxpy') if m in sys.modules]\n"
         "    assert not bad, bad"
@@ -152,7 +152,7 @@ def test_compare_defaults_to_best_known_with_headroom(tmp_path: Path, _best_know
 
 
 def test_table_shows_solved_draws_below_100_percent() -> None:
-    from agents.cli import _table
+    from isac_gym.cli import _table
 
     summary = pd.DataFrame(
         {
@@ -299,7 +299,7 @@ def test_evaluate_on_ray_matches_local(tmp_path: Path) -> None:
 
 
 def test_compare_skips_shipped_agents_of_another_scenario(tmp_path: Path) -> None:
-    from agents.cli import shipped_checkpoints
+    from isac_gym.cli import shipped_checkpoints
 
     if not shipped_checkpoints("isac_env/RydbergISAC-v0"):
         pytest.skip("no shipped RydbergISAC-v0 checkpoint")
@@ -392,7 +392,7 @@ def _agent_folder(tmp_path: Path, config: str) -> Path:
 
 def _malformed(tmp_path: Path, case: str) -> tuple[list[str], str]:
     """``(isac arguments, text the error must contain)`` for one kind of malformed input."""
-    from agents.evaluate import EvalSet
+    from isac_gym.agents.evaluate import EvalSet
 
     out = tmp_path / "rows.csv"
     if case == "csv without a policy column":
@@ -454,7 +454,7 @@ def test_malformed_input_exit_code_in_a_real_process(tmp_path: Path) -> None:
     args, must = _malformed(tmp_path, "torn row mid-file")
     before = (tmp_path / "rows.csv").read_bytes()
     res = subprocess.run(
-        [sys.executable, "-m", "agents.cli", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "isac_gym.cli", *args], capture_output=True, text=True, timeout=300
     )
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
@@ -490,7 +490,7 @@ def test_sigkilled_run_leaves_no_stale_lock_and_resumes(tmp_path: Path) -> None:
     import time
 
     out = tmp_path / "rows.csv"
-    args = [sys.executable, "-m", "agents.cli", *EVAL_QUICK, "--draws", "8", "-p", "fp_mm_admm"]
+    args = [sys.executable, "-m", "isac_gym.cli", *EVAL_QUICK, "--draws", "8", "-p", "fp_mm_admm"]
     args = [a for a in args if a != "--quick"] + ["--out", str(out)]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -540,7 +540,7 @@ def test_figure_refuses_the_paper_trials_without_an_explicit_count(tmp_path: Pat
 def test_figure_prints_the_estimate_and_runs_with_trials_or_yes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import experiments.figures as F
+    import isac_gym.experiments.figures as F
 
     calls: list[int | None] = []
 
@@ -559,7 +559,7 @@ def test_figure_prints_the_estimate_and_runs_with_trials_or_yes(
 
 
 def test_figure_estimate_scales_with_points_schemes_trials_and_n() -> None:
-    from experiments.figures import FIGURES, estimate_cpu_seconds
+    from isac_gym.experiments.figures import FIGURES, estimate_cpu_seconds
 
     full = estimate_cpu_seconds("rar-fig4a", trials=10)
     assert full == pytest.approx(len(FIGURES["rar-fig4a"].values) * 10 * 2.5)  # 4 schemes: 2.5 s

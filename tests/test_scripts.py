@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.figures import FIGURES
+from isac_gym.experiments.figures import FIGURES
 from tests.conftest import SMALL_RAR  # a small RydbergISAC scenario (the swept field is left out)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,7 +75,7 @@ FAST_FIGURES = ("rar-fig3b", "robust-fig2")
     "name", [n if n in FAST_FIGURES else pytest.param(n, marks=pytest.mark.slow) for n in sorted(FIGURES)]
 )
 def test_figure_script_smoke(tmp_path: Path, name: str) -> None:
-    """``python -m experiments.<name>`` (the thin per-figure scripts) writes the figure's CSV and PNG."""
+    """``python -m isac_gym.experiments.<name>`` (the thin per-figure scripts) writes the figure's CSV and PNG."""
     module = "experiments." + name.replace("-", "_")
     run_script(["-m", module, *_figure_args(name, tmp_path)])
     assert (tmp_path / f"{name}.csv").stat().st_size > 0

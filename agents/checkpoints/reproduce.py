@@ -7,11 +7,11 @@ Usage (from the repository root)::
     python agents/checkpoints/reproduce.py --eval-only          # only re-measure the shipped ones
     python agents/checkpoints/reproduce.py --eval-only --episodes 2 --no-save   # smoke run
 
-Each checkpoint is ``agents.train.train(...)`` with the arguments in :data:`CHECKPOINTS` (the
+Each checkpoint is ``isac_gym.agents.train.train(...)`` with the arguments in :data:`CHECKPOINTS` (the
 hyperparameters are the ``agents/hyperparams/<algo>.yml`` entries, the scenario the id's
 ``agents/hyperparams/env_kwargs.yml`` entry: the papers' defaults with ``obs_mode="effective"``).
 Training is seeded, so a re-run on the same library versions reproduces the weights up to
-floating-point non-determinism of torch. The measurement is :func:`agents.train.quick_eval`: mean
+floating-point non-determinism of torch. The measurement is :func:`isac_gym.agents.train.quick_eval`: mean
 per-step reward and metrics over 20 seeded episodes (seeds 10000..10019, deterministic actions),
 against uniformly random actions on the same draws; it writes ``eval.yaml`` next to the model.
 """
@@ -29,11 +29,11 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from agents.train import load_policy, make_env_from_run, quick_eval, train  # noqa: E402
+from isac_gym.agents.train import load_policy, make_env_from_run, quick_eval, train  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
-#: run name -> keyword arguments of agents.train.train
+#: run name -> keyword arguments of isac_gym.agents.train.train
 CHECKPOINTS: dict[str, dict[str, Any]] = {
     "ppo_RydbergISAC-v0": {
         "env_id": "isac_env/RydbergISAC-v0",
@@ -87,7 +87,7 @@ def measure(run: Path, episodes: int = EVAL_EPISODES, save: bool = True) -> dict
 
     ``episode``: per-step means over the training horizon (the agent refines its design from the
     feedback in its observation); ``first_decision``: the first action on each draw only
-    (``horizon=1``), the one-shot protocol of ``agents.evaluate`` / ``isac compare``.
+    (``horizon=1``), the one-shot protocol of ``isac_gym.agents.evaluate`` / ``isac compare``.
     """
     policy = load_policy(run)
     out: dict[str, Any] = {

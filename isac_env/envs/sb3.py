@@ -5,7 +5,7 @@
 sub-env's returned observation is already the first one of its next episode and the last one is in
 ``infos[i]["terminal_observation"]``; ``infos[i]["TimeLimit.truncated"]`` marks time-outs so SB3
 bootstraps their value. :class:`VecRecordMetrics` adds the per-episode metric means of
-:class:`isac_env.wrappers.RecordMetrics` to any SB3 ``VecEnv`` (``agents.train`` uses both when it
+:class:`isac_env.wrappers.RecordMetrics` to any SB3 ``VecEnv`` (``isac_gym.agents.train`` uses both when it
 trains on the native vector env). Needs the ``agents`` extra (stable-baselines3).
 """
 

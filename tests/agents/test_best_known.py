@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import agents.best_known as bk
-from agents.evaluate import BaselineSpec, EvalSet, evaluate_policies, summarize
+import isac_gym.agents.best_known as bk
+from isac_gym.agents.evaluate import BaselineSpec, EvalSet, evaluate_policies, summarize
 from tests.conftest import SMALL_RAR
 
 #: a small scenario on which the CRB can be met (SMALL_RAR alone is mostly infeasible)

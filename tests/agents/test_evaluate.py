@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.evaluate import (
+from isac_gym.agents.evaluate import (
     BaselineSpec,
     DuplicateRowsWarning,
     EvalSet,
@@ -24,7 +24,7 @@ from agents.evaluate import (
     parse_policy,
     summarize,
 )
-from agents.parallel import run_tasks
+from isac_gym.agents.parallel import run_tasks
 from tests.conftest import SMALL_RAR
 
 ENV = "isac_env/RydbergISAC-v0"
@@ -156,7 +156,7 @@ def test_resume_after_interruption_has_no_lost_or_duplicate_rows(tmp_path) -> No
 
 def run_tasks_first(es: EvalSet, out, n_trials: int) -> int:
     """Evaluate only the first ``n_trials`` trials (the state a killed run leaves behind)."""
-    from agents import evaluate as ev
+    from isac_gym.agents import evaluate as ev
 
     calls = {"n": 0}
     real = ev.run_tasks
@@ -264,7 +264,7 @@ def test_run_tasks_order_independent_results() -> None:
 
 # ------------------------------------------------------------------------- failed solves
 class FlakySolverPolicy:
-    """A solver-adapter stub: the actions of :class:`agents.evaluate.RandomPolicy` (same seeding), but
+    """A solver-adapter stub: the actions of :class:`isac_gym.agents.evaluate.RandomPolicy` (same seeding), but
     on the draws whose policy seed is in ``fail_seeds`` its ``last_result`` is a failed solve."""
 
     def __init__(self, action_space, fail_seeds) -> None:

@@ -19,7 +19,7 @@ pytest.importorskip("rl_zoo3")
 pytest.importorskip("stable_baselines3")
 
 import isac_env  # noqa: F401
-from agents import train as tr
+from isac_gym.agents import train as tr
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,7 +99,7 @@ def test_rl_zoo3_trains_from_our_hyperparams(tmp_path, algo, env_id, overrides):
             assert zoo_hp[key] == val, key  # the zoo read our entry unchanged
     assert (run / f"{name}.zip").is_file()
 
-    # the zoo's model acts in our env, built the way agents.train builds it (same wrappers)
+    # the zoo's model acts in our env, built the way isac_gym.agents.train builds it (same wrappers)
     ekw = {"obs_mode": "effective", "horizon": 4}
     for kv in SMALL["robust" if "Robust" in env_id else "rydberg"]:
         k, v = kv.split(":")

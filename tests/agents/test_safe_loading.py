@@ -23,9 +23,9 @@ pytest.importorskip("stable_baselines3")
 
 from click.testing import CliRunner
 
-from agents import train as tr
-from agents.cli import main
-from agents.serialization import WRAPPERS, parse_kwargs_string, resolve_wrapper
+from isac_gym.agents import train as tr
+from isac_gym.agents.serialization import WRAPPERS, parse_kwargs_string, resolve_wrapper
+from isac_gym.cli import main
 from tests.agents.test_train import TINY_HP, _train
 from tests.conftest import SMALL_RAR
 

@@ -1,4 +1,4 @@
-"""agents.train: SB3 PPO/SAC/TD3 runs on tiny scenarios, run folders, reload, hyperparameter files."""
+"""isac_gym.agents.train: SB3 PPO/SAC/TD3 runs on tiny scenarios, run folders, reload, hyperparameter files."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import yaml
 pytest.importorskip("stable_baselines3")
 
 import isac_env
-from agents import train as tr
+from isac_gym.agents import train as tr
 from tests.conftest import SMALL_RAR
 
 TINY = {**SMALL_RAR, "horizon": 4}

@@ -11,7 +11,7 @@ import yaml
 pytest.importorskip("stable_baselines3")
 
 import isac_env
-from agents import train as tr
+from isac_gym.agents import train as tr
 
 CHECKPOINT_DIR = Path(tr.__file__).resolve().parent / "checkpoints"
 SHIPPED = sorted(p.parent for p in CHECKPOINT_DIR.glob("*/model.zip"))

@@ -1,4 +1,4 @@
-"""agents.lagrangian: multiplier dual ascent, cost-shaped rewards, constrained PPO runs."""
+"""isac_gym.agents.lagrangian: multiplier dual ascent, cost-shaped rewards, constrained PPO runs."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ pytest.importorskip("stable_baselines3")
 
 from stable_baselines3.common.env_util import make_vec_env
 
-from agents import train as tr
-from agents.lagrangian import LagrangeMultiplier, VecCostPenalty
+from isac_gym.agents import train as tr
+from isac_gym.agents.lagrangian import LagrangeMultiplier, VecCostPenalty
 from tests.conftest import SMALL_RAR
 
 

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-import baselines
-from baselines.base import Solver, SolverResult
+from isac_gym import baselines
+from isac_gym.baselines.base import Solver, SolverResult
 
 
 def test_list_solvers_contains_builtins() -> None:

@@ -17,9 +17,12 @@ import pytest
 
 pytest.importorskip("cvxpy")
 
-import baselines
-from baselines import get_solver
-from baselines.base import (
+from isac_env.config import RobustISACConfig, RydbergISACConfig
+from isac_env.physics import robust as rb
+from isac_env.physics.rar import sample_scenario, stack_scenarios
+from isac_gym import baselines
+from isac_gym.baselines import get_solver
+from isac_gym.baselines.base import (
     InvalidProblemError,
     Solver,
     SolverResult,
@@ -27,13 +30,10 @@ from baselines.base import (
     is_solver_fault,
     trap_faults,
 )
-from baselines.fp_mm_admm import FPMMADMMSolver
-from baselines.heuristics import RandomMRTSolver, design_feasible, mrt_precoder
-from baselines.policy import SolverPolicy, placeholder_action
-from baselines.robust_ao import RobustAOSolver
-from isac_env.config import RobustISACConfig, RydbergISACConfig
-from isac_env.physics import robust as rb
-from isac_env.physics.rar import sample_scenario, stack_scenarios
+from isac_gym.baselines.fp_mm_admm import FPMMADMMSolver
+from isac_gym.baselines.heuristics import RandomMRTSolver, design_feasible, mrt_precoder
+from isac_gym.baselines.policy import SolverPolicy, placeholder_action
+from isac_gym.baselines.robust_ao import RobustAOSolver
 
 ROBUST = ("robust_continuous", "robust_scheme1", "robust_scheme2", "robust_random")
 FAST = {"num_randomizations": 20, "ris_randomizations": 20, "mc_draws": 200, "max_iter": 3}

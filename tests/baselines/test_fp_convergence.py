@@ -8,12 +8,12 @@ import warnings
 import numpy as np
 import pytest
 
-import baselines
-from baselines.fp_mm_admm import FPMMADMMSolver, _Instance, fp_objective, fp_update
-from baselines.heuristics import mrt_precoder
 from isac_env.config import RydbergISACConfig
 from isac_env.physics import crb_trace, sample_scenario, sum_rate
 from isac_env.physics.gradients import sum_rate_gradients
+from isac_gym import baselines
+from isac_gym.baselines.fp_mm_admm import FPMMADMMSolver, _Instance, fp_objective, fp_update
+from isac_gym.baselines.heuristics import mrt_precoder
 
 SMALL = {"num_ris": 16, "num_cells": 8, "num_clusters": 4, "num_rays": 5}
 
@@ -77,7 +77,7 @@ def test_paper_schedule_switch() -> None:
 
 def test_lipschitz_w_step_monotone_with_penalty(scenarios) -> None:
     """The backtracked Lipschitz majoriser keeps the augmented W-objective non-increasing."""
-    from baselines.fp_mm_admm import _Penalty
+    from isac_gym.baselines.fp_mm_admm import _Penalty
 
     s = scenarios[1]
     sol = FPMMADMMSolver()

@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import baselines
-from baselines.heuristics import (
+from isac_env.config import RydbergISACConfig
+from isac_env.physics import crb_trace, effective_channels, sample_scenario
+from isac_gym import baselines
+from isac_gym.baselines.heuristics import (
     _barrier_newton,
     _procrustes,
     _ReducedFIM,
@@ -19,8 +21,6 @@ from baselines.heuristics import (
     radar_optimum,
     rzf_precoder,
 )
-from isac_env.config import RydbergISACConfig
-from isac_env.physics import crb_trace, effective_channels, sample_scenario
 
 SMALL = {"num_ris": 16, "num_cells": 8, "num_clusters": 4, "num_rays": 5}
 HEURISTICS = ("best_user_mrt", "user_select_zf")
@@ -143,9 +143,9 @@ def test_radar_optimum_beats_random_designs_and_is_locally_optimal(cfg: dict) ->
 
 def test_radar_optimum_matches_the_cvxpy_sdp() -> None:
     pytest.importorskip("cvxpy")
-    from baselines.sdp import RadarCovarianceSDP
     from isac_env.physics.rar import sensing_vectors_of
     from isac_env.physics.sensing import fim_matrices
+    from isac_gym.baselines.sdp import RadarCovarianceSDP
 
     rng = np.random.default_rng(4)
     checked = 0

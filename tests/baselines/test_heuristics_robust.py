@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import baselines
-from baselines.robust_heuristics import mrt_directions, power_shares, zf_directions
 from isac_env.config import RobustISACConfig
 from isac_env.physics import robust as rb
+from isac_gym import baselines
+from isac_gym.baselines.robust_heuristics import mrt_directions, power_shares, zf_directions
 
 NAMES = ("robust_gain_mrt", "robust_gain_zf")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from baselines.base import cvxpy_solve
-from baselines.qp import ClosedFormJfProjection, crb_trace_derivatives, jf_pack, project_crb_set
+from isac_gym.baselines.base import cvxpy_solve
+from isac_gym.baselines.qp import ClosedFormJfProjection, crb_trace_derivatives, jf_pack, project_crb_set
 
 
 def _instances(n: int, seed: int) -> list[tuple[np.ndarray, float, complex]]:
@@ -73,7 +73,7 @@ def test_crb_trace_derivatives_match_finite_differences() -> None:
 def test_closed_form_equals_cvxpy_sdp(seed: int) -> None:
     pytest.importorskip("cvxpy")
 
-    from baselines.sdp import JfProjection
+    from isac_gym.baselines.sdp import JfProjection
 
     sdp = JfProjection()
     sdp_opts = {"tol_gap_abs": 1e-11, "tol_gap_rel": 1e-11, "tol_feas": 1e-11}

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import isac_env  # noqa: F401  (registers the ids)
-from baselines import get_solver
-from baselines.heuristics import metrics_dict
+from isac_gym.baselines import get_solver
+from isac_gym.baselines.heuristics import metrics_dict
 from tests.conftest import SMALL_RAR
 
 

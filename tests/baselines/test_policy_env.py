@@ -8,9 +8,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import baselines
 import isac_env  # noqa: F401  (registers the ids)
-from baselines.policy import SolverPolicy
+from isac_gym import baselines
+from isac_gym.baselines.policy import SolverPolicy
 
 SMALL = {"num_ris": 16, "num_cells": 8, "num_clusters": 4, "num_rays": 5}
 

@@ -9,20 +9,20 @@ import pytest
 
 pytest.importorskip("cvxpy")
 
-from baselines import get_solver
-from baselines.gemm import gemm
-from baselines.robust_ao import (
+from isac_env.config import ROBUST_RESTRICTIONS, RobustISACConfig
+from isac_env.physics import robust as rb
+from isac_env.physics import robust_design as rd
+from isac_env.physics.ris import quantize_phases
+from isac_gym.baselines import get_solver
+from isac_gym.baselines.gemm import gemm
+from isac_gym.baselines.robust_ao import (
     RobustAOSolver,
     RobustContinuousSolver,
     RobustRandomSolver,
     RobustScheme1Solver,
     RobustScheme2Solver,
 )
-from baselines.sdr import TransmitSDP, extract_precoder
-from isac_env.config import ROBUST_RESTRICTIONS, RobustISACConfig
-from isac_env.physics import robust as rb
-from isac_env.physics import robust_design as rd
-from isac_env.physics.ris import quantize_phases
+from isac_gym.baselines.sdr import TransmitSDP, extract_precoder
 
 SMALL = {"num_ris": 6, "num_bs_antennas": 8}
 FAST = {"num_randomizations": 50, "ris_randomizations": 50, "mc_draws": 2000}
@@ -190,7 +190,7 @@ def test_solver_options_are_validated():
 def test_solver_policy_adapter_plays_the_robust_env():
     gym = pytest.importorskip("gymnasium")
     import isac_env  # noqa: F401  (registers the ids)
-    from baselines.policy import SolverPolicy
+    from isac_gym.baselines.policy import SolverPolicy
 
     env = gym.make("isac_env/RobustISAC-Continuous-v0", num_ris=4, num_bs_antennas=4)
     obs, _ = env.reset(seed=1)

@@ -7,14 +7,14 @@ import warnings
 import numpy as np
 import pytest
 
-import baselines
-from baselines.fp_mm_admm import fp_objective, fp_update
-from baselines.heuristics import bf_only_phases
-from baselines.qp import admm_unit_modulus_qp, solve_ball_qp, unit_modulus_qp_value
 from isac_env.config import RydbergISACConfig
 from isac_env.physics import crb_trace, evaluate, sample_scenario, sum_rate
 from isac_env.physics.gradients import crb_trace_gradients, sum_rate_gradients
 from isac_env.physics.rar import effective_channels
+from isac_gym import baselines
+from isac_gym.baselines.fp_mm_admm import fp_objective, fp_update
+from isac_gym.baselines.heuristics import bf_only_phases
+from isac_gym.baselines.qp import admm_unit_modulus_qp, solve_ball_qp, unit_modulus_qp_value
 
 SMALL = {"num_ris": 16, "num_cells": 8, "num_clusters": 4, "num_rays": 5}
 SENSING = ("fp_mm_admm", "bf_only", "gd")
@@ -49,7 +49,7 @@ def _rand_c(rng: np.random.Generator, *shape: int) -> np.ndarray:
 # ------------------------------------------------------------------ closed forms vs cvxpy
 @pytest.mark.parametrize("seed", range(4))
 def test_ball_qp_matches_cvxpy(seed: int) -> None:
-    from baselines.sdp import BallQPModel
+    from isac_gym.baselines.sdp import BallQPModel
 
     rng = np.random.default_rng(seed)
     n = 8
@@ -87,8 +87,8 @@ def test_admm_improves_surrogate_and_is_unit_modulus() -> None:
 
 
 def test_jf_projection_fast_path_and_feasibility(scenarios) -> None:
-    from baselines.fp_mm_admm import _Instance
-    from baselines.sdp import JfProjection, jf_feasible
+    from isac_gym.baselines.fp_mm_admm import _Instance
+    from isac_gym.baselines.sdp import JfProjection, jf_feasible
 
     inst = _Instance(scenarios[0])
     rng = np.random.default_rng(0)
@@ -236,7 +236,7 @@ def test_bad_options_raise() -> None:
 
 
 def test_ascent_steps_increase_the_objective_and_stay_feasible() -> None:
-    from baselines.ascent import armijo_ball_step, armijo_circle_step
+    from isac_gym.baselines.ascent import armijo_ball_step, armijo_circle_step
 
     rng = np.random.default_rng(3)
     a = rng.standard_normal(6) + 1j * rng.standard_normal(6)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from baselines.base import INACCURATE_WARNING, Solver, SolverResult, cvxpy_solve, solve_status_extra
+from isac_gym.baselines.base import INACCURATE_WARNING, Solver, SolverResult, cvxpy_solve, solve_status_extra
 
 
 class FakeProblem:
@@ -103,9 +103,9 @@ def test_status_extra_counts_every_inaccurate_kind() -> None:
 
 
 def test_a_solver_without_cvxpy_reports_zero_solves() -> None:
-    from baselines import get_solver
     from isac_env.config import RydbergISACConfig
     from isac_env.physics import rar
+    from isac_gym.baselines import get_solver
     from tests.conftest import SMALL_RAR
 
     s = rar.sample_scenario(RydbergISACConfig(**SMALL_RAR), np.random.default_rng(0))

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import isac_env  # noqa: F401
-from agents.parallel import run_tasks
-from experiments import figures as F
+from isac_gym.agents.parallel import run_tasks
+from isac_gym.experiments import figures as F
 from tests.conftest import SMALL_RAR
 
 FAST = ("Comm-only", "GD")
@@ -77,7 +77,7 @@ def test_sweep_resumes_after_interruption(tmp_path, monkeypatch) -> None:
     fig = F.FIGURES["rar-fig4a"]
     full = pd.read_csv(F.compute(fig, tmp_path / "full", **kw))
     # an interrupted run: only 3 of the 4 trials (2 points x 2 draws) complete
-    from agents import evaluate as ev
+    from isac_gym.agents import evaluate as ev
 
     monkeypatch.setattr(ev, "run_tasks", _limited(3))
     part = pd.read_csv(F.compute(fig, tmp_path / "part", **kw))
@@ -131,7 +131,7 @@ def test_trace_figure_records_draws_where_the_solver_stops_at_once(tmp_path, mon
 
 def test_sweep_table_excludes_failed_solves_like_summarize() -> None:
     """Failed solves: out of the power means, infeasible in the rate; the CI is Student t (scipy)."""
-    from agents.evaluate import mean_ci95
+    from isac_gym.agents.evaluate import mean_ci95
 
     plan = F.eval_plan(F.FIGURES["robust-fig2"], trials=4, quick=True, schemes=["Scheme 1"])
     _, es, extra = plan[0]

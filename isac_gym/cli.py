@@ -3,7 +3,7 @@
 Commands::
 
     isac envs                       registered ids with their default settings
-    isac train ENV_ID               train an SB3 agent (agents.train.train)
+    isac train ENV_ID               train an SB3 agent (isac_gym.agents.train.train)
     isac evaluate -p POLICY ...     run policies on a frozen eval set, rows to CSV
     isac compare [--quick]          agents vs baselines: table (mean +- 95% CI, feasibility,
                                     latency, gap to the reference), CSV and PNG
@@ -47,7 +47,7 @@ COMPARE_BASELINES: dict[str, tuple[str, ...]] = {
     "isac_env/RobustISAC-Continuous": ("robust_continuous", "robust_gain_mrt", "robust_gain_zf", "robust_random"),
     "isac_env/RobustISAC": ("robust_scheme1", "robust_scheme2", "robust_gain_mrt", "robust_gain_zf", "robust_random"),
 }  # fmt: skip
-#: the best-known reference (``agents.best_known``): policy label and default ``--reference``
+#: the best-known reference (``isac_gym.agents.best_known``): policy label and default ``--reference``
 BEST_KNOWN = "best_known"
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 QUICK_DRAWS = 2
@@ -131,7 +131,7 @@ def _fail(exc: Exception) -> None:
 
 def _input_error_types() -> tuple[type[BaseException], ...]:
     """Exceptions that mean a bad user input (file or argument), not a bug: ``ValueError`` (incl.
-    :class:`agents.evaluate.InputError`, JSON and pandas parse errors), ``OSError`` and the parse
+    :class:`isac_gym.agents.evaluate.InputError`, JSON and pandas parse errors), ``OSError`` and the parse
     errors of the stdlib / YAML readers."""
     types: list[type[BaseException]] = [
         ValueError,
@@ -151,7 +151,7 @@ def _input_error_types() -> tuple[type[BaseException], ...]:
 def _reported_errors() -> Iterator[None]:
     """The top-level handler of every command: input errors (:func:`_input_error_types`) become an
     :class:`IsacError`; click's own exceptions and everything else propagate unchanged. isac's
-    warnings (:class:`agents.evaluate.DuplicateRowsWarning`) print as one ``isac: warning:`` line."""
+    warnings (:class:`isac_gym.agents.evaluate.DuplicateRowsWarning`) print as one ``isac: warning:`` line."""
     with warnings.catch_warnings():
         original = warnings.showwarning
 
@@ -164,7 +164,7 @@ def _reported_errors() -> Iterator[None]:
             line: str | None = None,
         ) -> None:
             # isac's own warnings (duplicate result rows) as one line; every other one as usual
-            ev = sys.modules.get("agents.evaluate")
+            ev = sys.modules.get("isac_gym.agents.evaluate")
             if ev is not None and issubclass(category, ev.DuplicateRowsWarning):
                 click.echo(f"isac: warning: {message}", err=True)
             else:
@@ -322,7 +322,7 @@ def train(
     progress: bool,
 ) -> None:
     """Train an SB3 agent on ENV_ID; prints the run folder (model.zip, config.yaml, tb/)."""
-    from agents.train import train as _train
+    from isac_gym.agents.train import train as _train
 
     hp = {k: (str(v) if isinstance(v, str) else v) for k, v in parse_sets(hps, "--hp").items()}
     try:
@@ -346,7 +346,7 @@ def train(
 
 # ------------------------------------------------------------------------------------- evaluate
 def _table(summary: Any, objective: str, reference: str | None) -> str:
-    """Plain-text table of :func:`agents.evaluate.summarize` output.
+    """Plain-text table of :func:`isac_gym.agents.evaluate.summarize` output.
 
     Where some policy has failed solves (``solved_rate < 1``), a ``solved`` column gives
     ``n_solved/n`` and the objective is marked as the mean over the solved draws.
@@ -409,7 +409,7 @@ def _run_and_report(
 ) -> Any:
     import pandas as pd
 
-    from agents.evaluate import evaluate_policies, summarize, task_objective
+    from isac_gym.agents.evaluate import evaluate_policies, summarize, task_objective
 
     try:
         evaluate_policies(
@@ -428,7 +428,7 @@ def _run_and_report(
     )
     click.echo(_table(summary, metric, reference))
     if BEST_KNOWN in pols:
-        from agents.best_known import headroom, headroom_line
+        from isac_gym.agents.best_known import headroom, headroom_line
 
         h = headroom(summary, _heuristic_labels(pols), metric)
         click.echo(headroom_line(h, metric))
@@ -439,7 +439,7 @@ def _run_and_report(
 
 def _heuristic_labels(pols: dict[str, Any]) -> list[str]:
     """Labels of the heuristic baselines among ``pols`` (``Solver.heuristic``)."""
-    from agents.best_known import is_heuristic
+    from isac_gym.agents.best_known import is_heuristic
 
     return [
         lab
@@ -468,7 +468,7 @@ def _reference(
 
 
 def _best_known_spec(bk_dir: str | None, restarts: int | None) -> Any:
-    from agents.best_known import BestKnownSpec, default_cache_dir
+    from isac_gym.agents.best_known import BestKnownSpec, default_cache_dir
 
     return BestKnownSpec(str(Path(bk_dir or default_cache_dir()).resolve()), restarts)
 
@@ -490,7 +490,7 @@ def _best_known_options(f: Any) -> Any:
 
 
 def _eval_set(env_id: str, sets: dict[str, Any], draws: int, seed: int, eval_set_file: str | None) -> Any:
-    from agents.evaluate import EvalSet
+    from isac_gym.agents.evaluate import EvalSet
 
     try:
         if eval_set_file:
@@ -559,9 +559,9 @@ def evaluate(
     """Run policies on a frozen set of seeded channel draws; rows are appended to --out.
 
     The gaps are to ``best_known`` (the best feasible design of every solver of the task, with
-    restarts, cached per eval set; see agents.best_known) unless --reference names another policy
+    restarts, cached per eval set; see isac_gym.agents.best_known) unless --reference names another policy
     or ``none``."""
-    from agents.evaluate import parse_policy
+    from isac_gym.agents.evaluate import parse_policy
 
     es = _eval_set(env_id, parse_sets(sets), QUICK_DRAWS if quick else draws, seed, eval_set_file)
     if save_eval_set:
@@ -713,8 +713,8 @@ def compare(
     best_known (every solver of the task with restarts, cached per eval set) is a row and the
     default reference; the headroom line (best_known vs the best heuristic) is printed and written
     to compare.csv (columns best_heuristic, headroom_pct, headroom_db)."""
-    from agents.evaluate import agent_scenario_kwargs, parse_policy, task_objective
-    from baselines import list_solvers
+    from isac_gym.agents.evaluate import agent_scenario_kwargs, parse_policy, task_objective
+    from isac_gym.baselines import list_solvers
 
     pols: dict[str, Any] = {}
     agent_texts = [] if no_agents else (list(agents) or [str(p) for p in shipped_checkpoints(env_id)])
@@ -798,8 +798,8 @@ def _figure_estimate(
 ) -> None:
     """Print the estimated run time of the figures; refuse one above :data:`FIGURE_CONFIRM_S` when
     ``--trials`` was not given (the paper's 1000 trials run for hours) unless ``--yes``."""
-    from agents.parallel import default_workers
-    from experiments.figures import PAPER_TRIALS, QUICK_TRIALS, estimate_cpu_seconds
+    from isac_gym.agents.parallel import default_workers
+    from isac_gym.experiments.figures import PAPER_TRIALS, QUICK_TRIALS, estimate_cpu_seconds
 
     n = trials if trials is not None else (QUICK_TRIALS if quick else PAPER_TRIALS)
     w = workers or default_workers()
@@ -824,9 +824,9 @@ def _figure_estimate(
 
 
 def figure_script(name: str, prog_name: str) -> click.Command:
-    """``isac figure NAME`` as a standalone command (the ``python -m experiments.<module>``
+    """``isac figure NAME`` as a standalone command (the ``python -m isac_gym.experiments.<module>``
     wrappers): the same options without the NAME argument, usage ``<prog_name> [OPTIONS]``."""
-    from experiments.figures import FIGURES
+    from isac_gym.experiments.figures import FIGURES
 
     params = [p for p in figure.params if p.name != "name"]
 
@@ -905,7 +905,7 @@ def figure(
 
     --env ID runs the sweep on another registered id of the figure's task: each point is
     gym.make(ID, **fixed, x=value), and the files are NAME@<EnvName>.csv / .png."""
-    from experiments.figures import FIGURES, PAPER_TRIALS, make_figure
+    from isac_gym.experiments.figures import FIGURES, PAPER_TRIALS, make_figure
 
     if name == "list":
         for f in FIGURES.values():
