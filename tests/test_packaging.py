@@ -23,7 +23,9 @@ def test_user_packages_with_generic_names_do_not_shadow_the_suite(tmp_path: Path
         "assert 'fp_mm_admm' in list_solvers()\n"
         "print('ok')\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "ok"
 
@@ -41,5 +43,9 @@ def test_import_names_map_to_the_repo_folders() -> None:
     import isac_gym.baselines
     import isac_gym.experiments
 
-    for mod, folder in ((isac_gym.agents, "agents"), (isac_gym.baselines, "baselines"), (isac_gym.experiments, "experiments")):
+    for mod, folder in (
+        (isac_gym.agents, "agents"),
+        (isac_gym.baselines, "baselines"),
+        (isac_gym.experiments, "experiments"),
+    ):
         assert Path(mod.__file__).resolve().parent == (REPO / folder).resolve()
