@@ -74,12 +74,15 @@ __all__ = [
     "episode_fields",
     "evaluate_policies",
     "mean_ci95",
+    "parquet_paths",
     "parse_policy",
     "relative_gap",
     "run_evaluation",
+    "split_lists",
     "summarize",
     "task_objective",
     "top_user_share",
+    "write_parquet",
 ]
 
 #: Objective metric and sense (+1 maximise, -1 minimise) per env-id prefix; the gap to the
@@ -637,15 +640,22 @@ def _solved(policy: Any) -> bool:
 
 
 def _solver_extras(policy: Any) -> dict[str, Any]:
-    """Diagnostics of a solver adapter's last solve (``{}`` for policies without ``last_result``)."""
+    """Diagnostics of a solver adapter's last solve (``{}`` for policies without ``last_result``):
+    ``solver_feasible``, ``solver_iterations``, ``solver_stop_reason`` and, for solvers that count
+    their cvxpy solves (``SolverResult.extra["n_inaccurate_solves"]``), ``solver_inaccurate_solves``
+    (how many of the solve's convex subproblems ended ``*_inaccurate``)."""
     res = getattr(policy, "last_result", None)
     if res is None:
         return {}
-    return {
+    out: dict[str, Any] = {
         "solver_feasible": bool(res.feasible),
         "solver_iterations": int(res.iterations),
         "solver_stop_reason": str(res.stop_reason),
     }
+    n_inaccurate = (getattr(res, "extra", None) or {}).get("n_inaccurate_solves")
+    if n_inaccurate is not None:
+        out["solver_inaccurate_solves"] = int(n_inaccurate)
+    return out
 
 
 def top_user_share(metrics: Mapping[str, Any]) -> float | None:
@@ -963,6 +973,132 @@ def _cell(v: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
+# Parquet copies of the CSV files (long format for the per-user / per-target lists)
+# ---------------------------------------------------------------------------------------------
+#: columns that identify a row in the long tables, where the CSV has them
+_LONG_KEYS: tuple[str, ...] = (*KEY_COLUMNS, "figure", "x", "variant", "iteration", "scheme")
+
+
+def list_entity(metric: str) -> str:
+    """What the entries of a list metric index: ``"target"`` for the sensing metrics (``crb_*``,
+    one per target of the robust task), else ``"user"`` (``rate``, ``sinr``, ``outage``, ...)."""
+    return "target" if metric.startswith("crb") else "user"
+
+
+def parquet_paths(csv_path: str | os.PathLike[str]) -> dict[str, Path]:
+    """The Parquet files written next to ``csv_path`` (``<stem>`` = its name without ``.csv``):
+    ``{"wide": <stem>.parquet, "user": <stem>_per_user.parquet, "target": <stem>_per_target.parquet}``."""
+    p = Path(csv_path)
+    stem = p.name[: -len(".csv")] if p.name.endswith(".csv") else p.name
+    return {
+        "wide": p.with_name(f"{stem}.parquet"),
+        "user": p.with_name(f"{stem}_per_user.parquet"),
+        "target": p.with_name(f"{stem}_per_target.parquet"),
+    }
+
+
+def _json_list(v: Any) -> list[float] | None:
+    if not isinstance(v, str) or not v.startswith("["):
+        return None
+    try:
+        out = json.loads(v)
+    except ValueError:
+        return None
+    return [float(x) for x in out] if isinstance(out, list) else None
+
+
+def _str_or_null(v: Any) -> Any:
+    return v if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+
+def split_lists(df: Any) -> tuple[Any, dict[str, Any]]:
+    """Split a results frame into its scalar columns and long tables of its list columns.
+
+    A list column is one whose non-empty cells are all JSON lists (how :class:`ResultStore` writes a
+    per-user / per-target metric). Returns ``(wide, {"user": long, "target": long})``: ``wide`` is
+    ``df`` without the list columns (object columns of mixed types as strings, all-bool ones as
+    nullable booleans); each long table has the key columns of ``df`` (those of ``policy``,
+    ``eval_set``, ``trial``, ``figure``, ``x``, ``variant``, ``iteration``, ``scheme`` present),
+    then ``metric`` (the column name), ``user`` / ``target`` (the 0-based list index; see
+    :func:`list_entity`) and ``value`` (float64): one row per row of ``df``, list column and entry.
+    An entity without list columns has no table (absent from the dict)."""
+    import pandas as pd
+
+    list_cols = []
+    for c in df.columns:
+        col = df[c]
+        if col.dtype.kind in "biufcM":
+            continue
+        vals = col.dropna()
+        if len(vals) and all(_json_list(v) is not None for v in vals):
+            list_cols.append(c)
+    keys = [c for c in _LONG_KEYS if c in df.columns and c not in list_cols]
+    long: dict[str, list[dict[str, Any]]] = {}
+    for c in list_cols:
+        entity = list_entity(str(c))
+        for key_vals, cell in zip(df[keys].itertuples(index=False, name=None), df[c], strict=True):
+            values = _json_list(cell)
+            for i, v in enumerate(values or ()):
+                long.setdefault(entity, []).append(
+                    {**dict(zip(keys, key_vals, strict=True)), "metric": str(c), entity: i, "value": v}
+                )
+    wide = df.drop(columns=list_cols)
+    for c in wide.columns:
+        col = wide[c]
+        if col.dtype == object:
+            vals = col.dropna()
+            if len(vals) and all(isinstance(v, bool | np.bool_) for v in vals):
+                wide[c] = col.astype("boolean")
+            else:
+                wide[c] = col.map(_str_or_null)
+    tables = {}
+    for entity, recs in long.items():
+        t = pd.DataFrame(recs, columns=[*keys, "metric", entity, "value"])
+        tables[entity] = t.astype({entity: "int64", "value": "float64"})
+    return wide, tables
+
+
+def write_parquet(csv_path: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write Parquet copies of a CSV written by isac-gym (results rows, summary or figure tables).
+
+    The CSV stays the primary, backward-compatible file; next to it (:func:`parquet_paths`):
+
+    * ``<stem>.parquet``: the CSV's rows and scalar columns, with the types pandas reads from the CSV
+      (``policy`` and ``eval_set`` as strings), without the list columns;
+    * ``<stem>_per_user.parquet`` / ``<stem>_per_target.parquet``, only where the CSV has list
+      columns (JSON lists such as ``rate``, ``sinr``, ``crb_est``): long tables, one row per
+      (row key, metric, entry): ``policy, eval_set, trial[, figure, x, variant, iteration],
+      metric, user | target, value`` (see :func:`split_lists`); no cell holds a list.
+
+    Stale long tables of an earlier write are removed; every file is written to a temporary name
+    and renamed. Without pyarrow (or pandas) nothing is written and ``{}`` is returned.
+
+    Returns:
+        ``{"wide": path[, "user": path][, "target": path]}`` of the files written.
+    """
+    try:
+        import pandas as pd
+        import pyarrow  # noqa: F401
+    except ImportError:  # pragma: no cover - the experiments extra is not installed
+        return {}
+    src = Path(csv_path)
+    paths = parquet_paths(src)
+    with _input_errors(f"results file {src}"):
+        df = pd.read_csv(src, dtype={"policy": str, "eval_set": str})
+    wide, tables = split_lists(df)
+    written: dict[str, Path] = {}
+    for name, frame in (("wide", wide), *tables.items()):
+        tmp = paths[name].with_name(paths[name].name + ".tmp")
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, paths[name])
+        written[name] = paths[name]
+    for name in ("user", "target"):
+        if name not in written:
+            paths[name].unlink(missing_ok=True)
+    return written
+
+
+# ---------------------------------------------------------------------------------------------
 # Public entry points
 # ---------------------------------------------------------------------------------------------
 def run_evaluation(
@@ -985,7 +1121,9 @@ def run_evaluation(
             must be one of them.
         eval_sets: eval sets, optionally paired with extra constant columns for their rows
             (e.g. ``{"figure": "rar-fig4a", "x": 15.0}``).
-        out_path: CSV file; created or resumed.
+        out_path: CSV file; created or resumed. Parquet copies are (re)written next to it at the
+            end (:func:`write_parquet`: ``<stem>.parquet`` plus long ``<stem>_per_user.parquet`` /
+            ``<stem>_per_target.parquet`` tables of the list metrics).
         reference: label of the reference policy for the ``gap`` column (``None``: no gap).
         steps: decisions per draw (1 = the action for the first observation).
         backend, workers, address: see :func:`isac_gym.agents.parallel.run_tasks`.
@@ -1055,6 +1193,8 @@ def run_evaluation(
             _run_trial, tasks, backend=backend, workers=workers, address=address, progress=progress, desc=desc
         ):
             store.append(rows)
+        if store.path.exists():  # still under the lock: no other run is appending
+            write_parquet(store.path)
     return Path(out_path)
 
 
@@ -1106,7 +1246,10 @@ def evaluate_policies(
     :data:`OBJECTIVES`) and ``gap = sense * (reference - objective)`` on the same draw
     (``rel_gap = gap / |reference|`` for maximised objectives; NaN unless both are solved), and
     ``solved`` (``False`` for a failed solve, whose scores are NaN). Baseline adapters that expose
-    ``last_result`` add ``solver_feasible``, ``solver_iterations`` and ``solver_stop_reason``.
+    ``last_result`` add ``solver_feasible``, ``solver_iterations``, ``solver_stop_reason`` and
+    (solvers counting their cvxpy solves) ``solver_inaccurate_solves``.
+
+    Next to the CSV, Parquet copies are written (see :func:`write_parquet`).
 
     A re-run with the same ``out_path`` computes only the missing ``(policy, eval_set, trial)``
     rows, so an interrupted evaluation resumes without lost or duplicated rows.

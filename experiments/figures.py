@@ -13,7 +13,11 @@ Computation appends tidy rows to ``<out_dir>/<sweep>.rows.csv`` as trials comple
 share a computation, e.g. the robust paper's power / run time / feasibility vs N, share ``sweep``
 and its rows); re-running a command computes only the missing rows. Plotting reads the rows of
 the current eval sets and writes ``<out_dir>/<name>.csv`` (the plotted table: mean, 95% CI,
-feasibility rate, latency per scheme and x) and ``<out_dir>/<name>.png``.
+feasibility rate, latency per scheme and x) and ``<out_dir>/<name>.png``. Every CSV gets Parquet
+copies next to it (:func:`isac_gym.agents.evaluate.write_parquet`): ``<name>.parquet`` and, for the rows
+files, ``<sweep>.rows.parquet`` plus the long tables ``<sweep>.rows_per_user.parquet`` /
+``<sweep>.rows_per_target.parquet`` (``policy, eval_set, trial, figure, x, metric, user | target,
+value``) of the per-user / per-target metrics that the CSV holds as JSON lists.
 
 Seeds: the draws of trial ``i`` at every x value come from ``SeedSequence(seed).spawn(trials)[i]``,
 identical on every backend and for every scheme.
@@ -49,6 +53,7 @@ from isac_gym.agents.evaluate import (
     dedupe_rows,
     mean_ci95,
     run_evaluation,
+    write_parquet,
 )
 from isac_gym.agents.parallel import run_tasks
 
@@ -59,6 +64,7 @@ __all__ = [
     "Figure",
     "Scheme",
     "compute",
+    "env_name",
     "estimate_cpu_seconds",
     "figure_table",
     "make_figure",
@@ -385,11 +391,17 @@ def _check_overrides(fig: Figure, overrides: Mapping[str, Any]) -> None:
 BEST_KNOWN = "best_known"
 
 
+def env_name(env_id: str) -> str:
+    """The id without its namespace, as output file names carry it: ``"isac_env/RobustISAC-v0"`` ->
+    ``"RobustISAC-v0"`` (``NAME@<EnvName>.*`` of ``isac figure --env`` and ``isac compare``)."""
+    return env_id.rsplit("/", 1)[-1]
+
+
 def env_suffix(fig: Figure, env_id: str | None) -> str:
-    """``"@<EnvName>"`` for a run on another id than the figure's, else ``""``."""
+    """``"@<EnvName>"`` (:func:`env_name`) for a run on another id than the figure's, else ``""``."""
     if env_id is None or env_id == fig.env_id:
         return ""
-    return "@" + env_id.rsplit("/", 1)[-1]
+    return "@" + env_name(env_id)
 
 
 def check_env(fig: Figure, env_id: str | None) -> None:
@@ -560,6 +572,8 @@ def compute(
         _trace_rows(
             store, plan, backend=backend, workers=workers, address=address, progress=progress, desc=fig.name
         )
+        if store.path.exists():  # under the lock; sweeps get theirs from run_evaluation
+            write_parquet(store.path)
     return out
 
 
@@ -718,25 +732,75 @@ def figure_table(
     return pd.DataFrame(out)
 
 
+#: which way is better, per plotted quantity (stated on the y axis)
+BETTER: dict[str, str] = {
+    "sum_rate": "higher",
+    "feasible": "higher",
+    "power_dbm": "lower",
+    "best_power_dbm": "lower",
+    "latency_s": "lower",
+}
+
+
+def _n_text(ns: Any) -> str:
+    """``"n = 100 draws per point"`` (``"n = 98-100 ..."`` where points differ)."""
+    ns = [int(v) for v in np.asarray(ns, dtype=float) if np.isfinite(v)]
+    if not ns:
+        return "no draws"
+    lo, hi = min(ns), max(ns)
+    return f"n = {hi if lo == hi else f'{lo}-{hi}'} draw{'s' if hi != 1 else ''} per point"
+
+
 def plot(fig: Figure, table: Any, path: str | os.PathLike[str], title: str | None = None) -> Path:
-    """Draw the figure's table to a PNG (matplotlib, Agg backend); ``title`` defaults to ``fig.title``."""
+    """Draw the figure's table to a PNG (matplotlib, Agg backend); ``title`` defaults to ``fig.title``.
+
+    The title states the number of draws per point (``n``; traces: draws per curve), the y label which
+    way is better (:data:`BETTER`). Sweeps (but the feasibility-rate figures, whose y is that rate):
+    a point where the scheme's design is infeasible on some draws (``feasible_rate < 1``) is drawn
+    hollow and labelled with its feasibility rate (a power figure averages over the feasible draws
+    only: such a point rests on fewer draws)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    f, ax = plt.subplots(figsize=(5.5, 4.0), dpi=120)
+    f, ax = plt.subplots(figsize=(5.8, 4.3), dpi=120)
     markers = "osd^v<>p"
+    n_note = "no draws"
+    hollow = False
     if fig.kind == "sweep":
         labels = [s.label for s in fig.schemes]
         if len(table) and (table["scheme"] == BEST_KNOWN).any():
             labels.append(BEST_KNOWN)
+        mark_feas = fig.y != "feasible" and len(table) > 0 and "feasible_rate" in table
         for i, sch in enumerate(labels):
             t = table[table["scheme"] == sch] if len(table) else table
             if not len(t):
                 continue
             ci = np.nan_to_num(t["ci95"].to_numpy(dtype=float))
-            ax.errorbar(t[fig.x], t["mean"], yerr=ci, marker=markers[i % 8], capsize=3, label=sch)
+            x = t[fig.x].to_numpy()
+            y = t["mean"].to_numpy(dtype=float)
+            line = ax.errorbar(x, y, yerr=ci, marker=markers[i % 8], capsize=3, label=sch)
+            if not mark_feas:
+                continue
+            color = line[0].get_color()
+            feas = t["feasible_rate"].to_numpy(dtype=float)
+            bad = feas < 1.0
+            if bad.any():
+                hollow = True
+                ax.plot(
+                    x[bad], y[bad], linestyle="none", marker=markers[i % 8], ms=8,
+                    color=color, mfc="white", mec=color, mew=1.5, zorder=3,
+                )  # fmt: skip
+                for xi, yi, fi in zip(x[bad], y[bad], feas[bad], strict=True):
+                    if np.isfinite(yi):
+                        ax.annotate(
+                            f"{100 * fi:.0f}%", (xi, yi), xytext=(4, 4), textcoords="offset points",
+                            fontsize=6, color=color,
+                        )  # fmt: skip
+        if len(table) and "n" in table:
+            n_note = _n_text(table["n"])
     else:
         pairs = [(v, s.label) for s in fig.schemes for v, _ in fig.variants]
         for i, (variant, sch) in enumerate(pairs):
@@ -749,13 +813,22 @@ def plot(fig: Figure, table: Any, path: str | os.PathLike[str], title: str | Non
             ax.plot(
                 t["iteration"], t["mean"], marker=markers[i % 8], markevery=max(1, len(t) // 10), label=lab
             )
+        if len(table) and "n" in table:
+            n_max = table.groupby(["variant", "scheme"])["n"].max()
+            n_note = _n_text(n_max).replace("per point", "per curve")
     ax.set_xlabel(fig.xlabel)
-    ax.set_ylabel(fig.ylabel)
+    better = BETTER.get(fig.y)
+    ax.set_ylabel(f"{fig.ylabel}; {better} is better" if better else fig.ylabel, fontsize=9)
     if fig.logy:
         ax.set_yscale("log")
-    ax.set_title(title or fig.title, fontsize=8)
+    ax.set_title(f"{title or fig.title}\n{n_note}, mean ± 95% CI", fontsize=8)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    handles, names = ax.get_legend_handles_labels()
+    if hollow:
+        handles.append(Line2D([], [], linestyle="none", marker="o", mfc="white", mec="0.3", mew=1.5))
+        names.append("hollow: feasible on < 100% of draws\n(label: feasible rate)")
+    if handles:
+        ax.legend(handles, names, fontsize=7)
     f.tight_layout()
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -841,6 +914,7 @@ def make_figure(
     stem = f"{name}{env_suffix(fig, env_id)}"
     csv_path = Path(out_dir) / f"{stem}.csv"
     table.to_csv(csv_path, index=False)
+    write_parquet(csv_path)
     title = fig.title if env_id in (None, fig.env_id) else f"{fig.title} [{env_id}]"
     png = plot(fig, table, Path(out_dir) / f"{stem}.png", title)
     return csv_path, png, table

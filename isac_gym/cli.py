@@ -345,8 +345,12 @@ def train(
 
 
 # ------------------------------------------------------------------------------------- evaluate
-def _table(summary: Any, objective: str, reference: str | None) -> str:
-    """Plain-text table of :func:`isac_gym.agents.evaluate.summarize` output.
+def _table(summary: Any, objective: str, reference: str | None, *, color: bool = False) -> str:
+    """Text table of :func:`isac_gym.agents.evaluate.summarize` output (a :class:`rich.table.Table`).
+
+    Plain and stable unless ``color``: the header line, a rule of ``─``, one line per policy, columns
+    separated by two spaces, no line wrapped (the console is as wide as the table); ``color`` adds
+    ANSI styles (bold header), which ``click.echo`` strips when the output is not a terminal.
 
     Where some policy has failed solves (``solved_rate < 1``), a ``solved`` column gives
     ``n_solved/n`` and the objective is marked as the mean over the solved draws.
@@ -390,11 +394,29 @@ def _table(summary: Any, objective: str, reference: str | None) -> str:
         ]
         for r in summary.itertuples()
     ]
+    import io
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), collapse_padding=True,
+        header_style="bold" if color else "", highlight=False,
+    )  # fmt: skip
+    for i, h in enumerate(head):
+        table.add_column(Text(h), justify="right" if i == 1 else "left", no_wrap=True)
+    for b in body:
+        table.add_row(*(Text(c) for c in b))  # Text: no markup in policy labels
     widths = [max([len(h), *(len(b[i]) for b in body)]) for i, h in enumerate(head)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths, strict=True)) for b in body]
-    return "\n".join(lines)
+    buf = io.StringIO()
+    console = Console(
+        file=buf, width=sum(widths) + 3 * len(widths) + 4, force_terminal=color, no_color=not color,
+        color_system="standard" if color else None, highlight=False, emoji=False, legacy_windows=False,
+    )  # fmt: skip
+    console.print(table)
+    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines() if line.strip())
 
 
 def _run_and_report(
@@ -426,7 +448,7 @@ def _run_and_report(
     click.echo(
         f"{es.env_id} {dict(es.env_kwargs) or '(default scenario)'}, {es.n_draws} draws, eval set {es.hash}"
     )
-    click.echo(_table(summary, metric, reference))
+    click.echo(_table(summary, metric, reference, color=sys.stdout.isatty()))
     if BEST_KNOWN in pols:
         from isac_gym.agents.best_known import headroom, headroom_line
 
@@ -587,7 +609,9 @@ def evaluate(
 # -------------------------------------------------------------------------------------- compare
 def shipped_checkpoints(env_id: str) -> list[Path]:
     """Shipped agent checkpoints for ``env_id``: ``agents/checkpoints/<algo>_<EnvName>/model.zip``."""
-    name = env_id.rsplit("/", 1)[-1]
+    from isac_gym.experiments.figures import env_name
+
+    name = env_name(env_id)
     if not CHECKPOINT_DIR.is_dir():
         return []
     return sorted(p.parent for p in CHECKPOINT_DIR.glob(f"*_{name}/model.zip"))
@@ -598,53 +622,90 @@ OBJECTIVE_LABELS = {
     "sum_rate": "sum rate U_com (bit/s/Hz), higher is better",
     "power_dbm": "transmit power (dBm), lower is better",
 }
+#: which way is better per objective (the arrow above the compare plot)
+OBJECTIVE_BETTER = {"sum_rate": "higher", "power_dbm": "lower"}
 
 
 def _compare_plot(summary: Any, objective: str, path: Path, title: str) -> None:
-    """Dot plot of mean ± 95% CI per policy (hollow markers: feasible on under half of the draws,
-    not a valid design) with each feasibility rate written beside it, and the decision latency."""
+    """Dot plot of mean ± 95% CI per policy and a log bar chart of the decision latency.
+
+    Markers: filled, feasible on every draw; hollow, feasible on some draws only; hollow red with a
+    red CI, feasible on none. The feasibility rate (and ``n_solved/n`` below 100% solved) is the
+    right-hand tick label of each row, outside the data area. The x axis spans the CIs (no bars
+    from zero: a dBm value has no zero), an arrow above it says which way is better and a dashed
+    line marks ``best_known`` where it is a row; the title gives the draws per policy."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.lines import Line2D
 
     n = len(summary)
     fig, (a1, a2) = plt.subplots(
-        1, 2, figsize=(10, 1.2 + 0.42 * n), dpi=120, gridspec_kw={"width_ratios": [2.2, 1]}, sharey=True
+        1, 2, figsize=(10.5, 1.9 + 0.42 * n), dpi=120, gridspec_kw={"width_ratios": [2.4, 1]}, sharey=True
     )
     y = np.arange(n)[::-1]
     mean = summary["mean"].to_numpy(dtype=float)
     ci = np.nan_to_num(summary["ci95"].to_numpy(dtype=float))
     feas = summary["feasible_rate"].to_numpy(dtype=float)
     for yi, m, c, f in zip(y, mean, ci, feas, strict=True):
-        ok = f >= 0.5
+        color = "C3" if f <= 0 else "C0"
         a1.errorbar(
-            m, yi, xerr=c, fmt="o", ms=7, capsize=4, color="C0" if ok else "C3",
-            mfc="C0" if ok else "white",
+            m, yi, xerr=c, fmt="o", ms=7, capsize=4, color=color, mec=color, mew=1.5,
+            mfc=color if f >= 1 else "white",
         )  # fmt: skip
-    finite = mean[np.isfinite(mean)]
-    if finite.size:
-        lo, hi = float(np.min(finite - ci[np.isfinite(mean)])), float(np.max(finite + ci[np.isfinite(mean)]))
-        pad = 0.08 * (hi - lo or 1.0)
-        a1.set_xlim(lo - pad, hi + 0.45 * (hi - lo or 1.0) + pad)
-    for yi, r in zip(y, summary.itertuples(), strict=True):
+    ok = np.isfinite(mean)
+    if ok.any():
+        lo, hi = float(np.min(mean[ok] - ci[ok])), float(np.max(mean[ok] + ci[ok]))
+        pad = 0.06 * (hi - lo or 1.0)
+        a1.set_xlim(lo - pad, hi + pad)
+    policies = [str(p) for p in summary["policy"]]
+    if BEST_KNOWN in policies and np.isfinite(mean[policies.index(BEST_KNOWN)]):
+        a1.axvline(mean[policies.index(BEST_KNOWN)], color="0.5", ls="--", lw=1, zorder=0)
+    notes = []
+    for r in summary.itertuples():
         note = f"{100 * r.feasible_rate:.0f}% feasible"
         if getattr(r, "solved_rate", 1.0) < 1:
             note += f", {r.n_solved}/{r.n} solved"
-        a1.annotate(note, (1.0, yi), xycoords=("axes fraction", "data"), xytext=(-4, 0),
-                    textcoords="offset points", ha="right", va="center", fontsize=7)  # fmt: skip
+        notes.append(note)
+    a1.set_ylim(-0.6, n - 0.4)
+    right = a1.twinx()
+    right.set_ylim(a1.get_ylim())
+    right.set_yticks(y, notes, fontsize=7)
+    right.tick_params(axis="y", length=0)
     a1.set_xlabel(OBJECTIVE_LABELS.get(objective, objective) + "; mean ± 95% CI", fontsize=8)
-    a1.set_yticks(y, summary["policy"], fontsize=8)
+    a1.set_yticks(y, policies, fontsize=8)
+    better = OBJECTIVE_BETTER.get(objective)
+    if better:
+        start, end = ((0.30, 1.0), (0.0, 1.0)) if better == "lower" else ((0.70, 1.0), (1.0, 1.0))
+        a1.annotate(
+            "", xy=end, xytext=start, xycoords="axes fraction", textcoords="axes fraction",
+            arrowprops={"arrowstyle": "-|>", "color": "0.25", "lw": 1.2},
+            annotation_clip=False,
+        )  # fmt: skip
+        a1.annotate(
+            f"{better} is better", ((start[0] + end[0]) / 2, 1.0), xycoords="axes fraction",
+            xytext=(0, 4), textcoords="offset points", ha="center", va="bottom", fontsize=8,
+            color="0.25", annotation_clip=False,
+        )  # fmt: skip
+    handles = [
+        Line2D([], [], ls="none", marker="o", color="C0", label="feasible on every draw"),
+        Line2D([], [], ls="none", marker="o", color="C0", mfc="white", mew=1.5, label="on some draws"),
+        Line2D([], [], ls="none", marker="o", color="C3", mfc="white", mew=1.5, label="on none"),
+    ]
+    if BEST_KNOWN in policies:
+        handles.append(Line2D([], [], color="0.5", ls="--", lw=1, label=BEST_KNOWN))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7, frameon=False)
     a2.barh(y, summary["latency_ms"].to_numpy(dtype=float), color="C1")
     a2.set_xscale("log")
-    a2.set_xlabel("decision latency (ms, log)", fontsize=8)
+    a2.set_xlabel("decision latency (ms, log); lower is better", fontsize=8)
     for a in (a1, a2):
         a.grid(True, axis="x", alpha=0.3)
         a.tick_params(axis="x", labelsize=8)
     n_draws = int(summary["n"].max()) if n else 0
-    fig.suptitle(f"{title}; hollow red: feasible on < 50% of {n_draws} draws", fontsize=9)
-    fig.tight_layout()
+    fig.suptitle(f"{title}\n{n_draws} draw{'s' if n_draws != 1 else ''} per policy", fontsize=9)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
@@ -710,11 +771,17 @@ def compare(
 ) -> None:
     """Agents vs baselines on identical channel draws: table, rows CSV, summary CSV and PNG.
 
+    Files in --out-dir, per env (EnvName = the id without its namespace, as `isac figure --env`):
+    <EnvName>_<evalset>.rows.csv (one row per policy and draw), compare@<EnvName>.csv (the table)
+    and compare@<EnvName>.png, each CSV with Parquet copies next to it (<stem>.parquet; the rows'
+    per-user / per-target metrics as long tables <stem>_per_user.parquet / _per_target.parquet).
+
     best_known (every solver of the task with restarts, cached per eval set) is a row and the
     default reference; the headroom line (best_known vs the best heuristic) is printed and written
-    to compare.csv (columns best_heuristic, headroom_pct, headroom_db)."""
-    from isac_gym.agents.evaluate import agent_scenario_kwargs, parse_policy, task_objective
+    to compare@<EnvName>.csv (columns best_heuristic, headroom_pct, headroom_db)."""
+    from isac_gym.agents.evaluate import agent_scenario_kwargs, parse_policy, task_objective, write_parquet
     from isac_gym.baselines import list_solvers
+    from isac_gym.experiments.figures import env_name
 
     pols: dict[str, Any] = {}
     agent_texts = [] if no_agents else (list(agents) or [str(p) for p in shipped_checkpoints(env_id)])
@@ -763,14 +830,20 @@ def compare(
     reference = _reference(pols, reference, fallback, best_known_dir, best_known_restarts)
     es = _eval_set(env_id, scenario, QUICK_DRAWS if quick else draws, seed, None)
     out = Path(out_dir)
-    rows_csv = out / f"{env_id.rsplit('/', 1)[-1]}_{es.hash}.rows.csv"
+    name = env_name(env_id)
+    rows_csv = out / f"{name}_{es.hash}.rows.csv"
     summary = _run_and_report(pols, es, rows_csv, reference, 1, backend, workers, address)
-    summary.to_csv(out / "compare.csv", index=False)
+    table_csv, png = out / f"compare@{name}.csv", out / f"compare@{name}.png"
+    summary.to_csv(table_csv, index=False)
+    parquet = write_parquet(table_csv).get("wide")
     metric, _ = task_objective(env_id)
-    _compare_plot(
-        summary, metric, out / "compare.png", f"{env_id} {dict(es.env_kwargs) or ''} ({es.n_draws} draws)"
+    scen = f" {dict(es.env_kwargs)}" if es.env_kwargs else ""
+    _compare_plot(summary, metric, png, f"{env_id}{scen}")
+    click.echo(
+        f"rows: {rows_csv}\ntable: {table_csv}"
+        + (f" (+ {parquet.name})" if parquet else "")
+        + f"\nplot: {png}"
     )
-    click.echo(f"rows: {rows_csv}\ntable: {out / 'compare.csv'}\nplot: {out / 'compare.png'}")
 
 
 # --------------------------------------------------------------------------------------- figure

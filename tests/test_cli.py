@@ -117,13 +117,71 @@ def test_compare_quick_baselines(tmp_path: Path) -> None:
         str(tmp_path),
     )
     assert "gap to random_mrt" in text and "±" in text
-    summary = pd.read_csv(tmp_path / "compare.csv")
+    summary = pd.read_csv(tmp_path / "compare@RydbergISAC-v0.csv")
     assert list(summary["policy"]) == ["random_mrt", "random_zf", "random"]
-    assert (tmp_path / "compare.png").stat().st_size > 0
+    assert (tmp_path / "compare@RydbergISAC-v0.png").stat().st_size > 0
     assert summary.loc[0, "gap_mean"] == 0.0
     assert (summary["n_solved"] == summary["n"]).all() and (summary["solved_rate"] == 1.0).all()
     head = next(ln for ln in text.splitlines() if ln.startswith("policy "))
     assert "feasible" in head and "solved" not in head  # the table shows it only below 100%
+
+
+def test_compare_names_its_files_per_env_and_writes_parquet(tmp_path: Path) -> None:
+    common = [
+        "compare",
+        "--quick",
+        "--no-agents",
+        "--no-best-known",
+        "--workers",
+        "1",
+        "--out-dir",
+        str(tmp_path),
+    ]
+    text = invoke(*common, *TINY, "--baselines", "random_mrt,random")
+    invoke(*common, "--env", "isac_env/RobustISAC-v0", "--baselines", "robust_gain_mrt,robust_random")
+    # one table and plot per env: the second run did not overwrite the first
+    ryd, rob = tmp_path / "compare@RydbergISAC-v0", tmp_path / "compare@RobustISAC-v0"
+    for stem in (ryd, rob):
+        assert stem.with_suffix(".png").stat().st_size > 0
+        csv = pd.read_csv(stem.with_suffix(".csv"))
+        pq = pd.read_parquet(stem.with_suffix(".parquet"))
+        pd.testing.assert_frame_equal(pq, csv, check_dtype=False)
+    assert list(pd.read_csv(ryd.with_suffix(".csv"))["policy"]) == ["random_mrt", "random"]
+    assert list(pd.read_csv(rob.with_suffix(".csv"))["policy"]) == ["robust_gain_mrt", "robust_random"]
+    assert f"table: {ryd}.csv" in text and f"plot: {ryd}.png" in text
+    # the rows: wide Parquet plus the per-user (Rydberg) / per-target (robust) long tables
+    rows = next(tmp_path.glob("RydbergISAC-v0_*.rows.csv"))
+    assert rows.with_name(rows.name.replace(".csv", ".parquet")).exists()
+    assert rows.with_name(rows.name.replace(".csv", "_per_user.parquet")).exists()
+    rrows = next(tmp_path.glob("RobustISAC-v0_*.rows.csv"))
+    assert rrows.with_name(rrows.name.replace(".csv", "_per_target.parquet")).exists()
+
+
+def test_table_is_plain_rich_text_with_stable_columns() -> None:
+    from isac_gym.cli import _table
+
+    summary = pd.DataFrame(
+        {
+            "policy": ["[bold]odd", "p"],
+            "n": [5, 5],
+            "mean": [1.0, 2.0],
+            "ci95": [0.1, float("nan")],
+            "feasible_rate": [1.0, 0.5],
+            "latency_ms": [1.0, 2.0],
+            "gap_mean": [0.0, 1.0],
+            "gap_ci95": [0.0, 0.2],
+        }
+    )
+    text = _table(summary, "sum_rate", "p")
+    lines = text.splitlines()
+    assert "\x1b" not in text and len(lines) == 4
+    assert lines[0].startswith("policy ") and set(lines[1]) <= {"─", " "}
+    assert lines[2].split()[:3] == ["[bold]odd", "5", "1.000"]  # no markup interpretation
+    assert lines[3].split()[:3] == ["p", "5", "2.000"]
+    # columns line up: every cell of a column starts where its header does
+    start = lines[0].index("feasible")
+    assert lines[2][start:].startswith("100%") and lines[3][start:].startswith("50%")
+    assert "\x1b[" in _table(summary, "sum_rate", "p", color=True)
 
 
 def test_compare_defaults_to_best_known_with_headroom(tmp_path: Path, _best_known_cache: Path) -> None:
@@ -133,7 +191,7 @@ def test_compare_defaults_to_best_known_with_headroom(tmp_path: Path, _best_know
     assert "gap to best_known" in text and "top-user share" in text
     line = next(ln for ln in text.splitlines() if ln.startswith("headroom: "))
     assert "best_user_mrt" in line
-    summary = pd.read_csv(tmp_path / "cmp" / "compare.csv")
+    summary = pd.read_csv(tmp_path / "cmp" / "compare@RydbergISAC-v0.csv")
     assert list(summary["policy"]) == ["best_user_mrt", "gd", "best_known"]
     bk = summary.set_index("policy").loc["best_known"]
     assert bk["gap_mean"] == 0.0 and bk["feasible_rate"] == 1.0
@@ -279,7 +337,10 @@ def test_train_then_compare_with_the_agent(tmp_path: Path) -> None:
         str(tmp_path / "cmp"),
     )
     assert "ppo" in text
-    assert list(pd.read_csv(tmp_path / "cmp" / "compare.csv")["policy"]) == ["ppo", "random_mrt"]
+    assert list(pd.read_csv(tmp_path / "cmp" / "compare@RydbergISAC-v0.csv")["policy"]) == [
+        "ppo",
+        "random_mrt",
+    ]
 
 
 @pytest.mark.slow
@@ -320,7 +381,7 @@ def test_compare_skips_shipped_agents_of_another_scenario(tmp_path: Path) -> Non
     )
     assert res.exit_code == 0, res.output
     assert "skipping shipped agent" in res.output
-    assert list(pd.read_csv(tmp_path / "compare.csv")["policy"]) == ["random_mrt"]
+    assert list(pd.read_csv(tmp_path / "compare@RydbergISAC-v0.csv")["policy"]) == ["random_mrt"]
 
 
 # --------------------------------------------------------------------- robustness: bad inputs

@@ -463,3 +463,33 @@ def test_an_unloadable_checkpoint_is_an_input_error_naming_it(tmp_path) -> None:
         evaluate_policies(
             {"ag": _CorruptCheckpointSpec()}, small_set(n=1), tmp_path / "r.csv", workers=1, progress=False
         )
+
+
+class _CountingSolverPolicy(FlakySolverPolicy):
+    """A solver adapter whose result reports cvxpy's inaccurate solves (``SolverResult.extra``)."""
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=False):
+        action, state = super().predict(observation, state, episode_start, deterministic)
+        self.last_result.extra = {"cvxpy_solves": 5, "n_inaccurate_solves": 2}
+        return action, state
+
+
+def test_rows_carry_the_solver_inaccurate_solves(tmp_path) -> None:
+    from isac_gym.agents.evaluate import _solver_extras
+
+    res = SimpleNamespace(
+        feasible=True, iterations=4, stop_reason="converged", extra={"n_inaccurate_solves": 3}
+    )
+    assert _solver_extras(SimpleNamespace(last_result=res))["solver_inaccurate_solves"] == 3
+    # a solver without cvxpy counts (no extra, or no such key): no claim either way
+    res_plain = SimpleNamespace(feasible=True, iterations=4, stop_reason="converged", extra={})
+    assert "solver_inaccurate_solves" not in _solver_extras(SimpleNamespace(last_result=res_plain))
+    assert _solver_extras(SimpleNamespace()) == {}
+
+    es = small_set(n=2)
+    pol = _CountingSolverPolicy(es.make_env().action_space, set())
+    out = tmp_path / "r.csv"
+    evaluate_policies({"counting": pol, "random": RandomSpec()}, es, out, workers=1, progress=False)
+    df = pd.read_csv(out).set_index("policy")
+    assert (df.loc["counting", "solver_inaccurate_solves"] == 2).all()
+    assert df.loc["random", "solver_inaccurate_solves"].isna().all()

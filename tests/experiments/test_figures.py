@@ -93,6 +93,18 @@ def test_sweep_resumes_after_interruption(tmp_path, monkeypatch) -> None:
     csv_path, png, tab = F.make_figure("rar-fig4a", tmp_path / "part", **{**kw, "trials": 2})
     assert list(tab["scheme"].unique()) == list(FAST)
     assert (tab["n"] == 2).all() and png.stat().st_size > 0 and csv_path.exists()
+    # Parquet next to the CSVs: the table as is; the rows without the JSON lists, which are long
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(csv_path.with_suffix(".parquet")), pd.read_csv(csv_path), check_dtype=False
+    )
+    rows_csv = F.rows_path(fig, tmp_path / "part")
+    wide = pd.read_parquet(rows_csv.with_name("rar-fig4a.rows.parquet"))
+    long = pd.read_parquet(rows_csv.with_name("rar-fig4a.rows_per_user.parquet"))
+    assert len(wide) == len(resumed) and "rate" not in wide and "sum_rate" in wide
+    assert {"figure", "x", "metric", "user", "value"} <= set(long.columns)
+    by_row = long[long.metric == "rate"].groupby(["policy", "eval_set", "trial"])["value"].sum()
+    sums = resumed.astype({"eval_set": str}).set_index(["policy", "eval_set", "trial"])["sum_rate"]
+    assert by_row.sort_index().to_numpy() == pytest.approx(sums.sort_index().to_numpy())
     # env_feasible_rate: the env's own rule (info["feasible"]) for every scheme
     for (sch, x), g in resumed.groupby(["policy", "x"]):
         row = tab[(tab["scheme"] == sch) & (tab["snr_db"] == x)]
@@ -110,6 +122,8 @@ def test_trace_figure_quick(tmp_path, monkeypatch) -> None:
     assert png.stat().st_size > 0
     rows = pd.read_csv(F.rows_path(fig, tmp_path))
     before = len(rows)
+    traced = pd.read_parquet(tmp_path / "rar-fig3b.rows.parquet")  # the trace rows, as Parquet too
+    assert len(traced) == before and "iteration" in traced
     F.make_figure("rar-fig3b", tmp_path, trials=1, overrides=tiny, workers=1, progress=False)
     assert len(pd.read_csv(F.rows_path(fig, tmp_path))) == before  # cached
 
