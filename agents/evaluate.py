@@ -55,6 +55,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .parallel import run_tasks
+from .serialization import resolve_run_folder, shipped_checkpoint_names
 
 __all__ = [
     "OBJECTIVES",
@@ -520,8 +521,10 @@ def parse_policy(text: str, *, trust_checkpoint: bool = False) -> tuple[str, Any
         from .best_known import BestKnownSpec
 
         spec, default = BestKnownSpec(), "best_known"
-    elif Path(spec_text).exists():
+    elif Path(spec_text).exists() or spec_text in shipped_checkpoint_names():
         from isac_gym.agents.train import checkpoint_kind
+
+        spec_text = str(resolve_run_folder(spec_text))  # a shipped checkpoint by name
 
         try:
             checkpoint_kind(spec_text, trust_checkpoint=trust_checkpoint)

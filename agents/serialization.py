@@ -628,3 +628,43 @@ def load_vecnormalize(path: str | Path, observation_space: spaces.Space | None =
         norm_obs_keys=keys,
         extra=extra,
     )
+
+
+# ------------------------------------------------------------------------ shipped checkpoints
+def checkpoints_dir() -> Path:
+    """The folder of the shipped checkpoints: package data of ``isac_gym.agents`` (``agents/checkpoints/``
+    in the repository), found through :mod:`importlib.resources`, so it works after ``pip install``
+    from any working directory."""
+    from importlib.resources import files
+
+    return Path(str(files("isac_gym.agents"))) / "checkpoints"
+
+
+def shipped_checkpoint_names() -> list[str]:
+    """Names of the shipped run folders (``<algo>_<EnvName>``, each with a ``config.yaml``), sorted."""
+    root = checkpoints_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "config.yaml").is_file())
+
+
+def resolve_run_folder(path_or_name: str | Path) -> Path:
+    """A run folder (or its ``model.zip``) from a path or the name of a shipped checkpoint.
+
+    An existing path is used as it is; otherwise a bare name (no path separator) of a shipped
+    checkpoint (:func:`shipped_checkpoint_names`, e.g. ``"ppo_RydbergISAC-v0"``) resolves to its
+    folder under :func:`checkpoints_dir`.
+
+    Raises:
+        FileNotFoundError: neither an existing path nor a shipped name; the message lists the names.
+    """
+    p = Path(path_or_name)
+    if p.exists():
+        return p
+    text = str(path_or_name)
+    if "/" not in text and "\\" not in text and text in shipped_checkpoint_names():
+        return checkpoints_dir() / text
+    raise FileNotFoundError(
+        f"no run folder or checkpoint at {text!r}, and no shipped checkpoint of that name "
+        f"(shipped: {', '.join(shipped_checkpoint_names()) or 'none'})"
+    )

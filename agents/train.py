@@ -60,6 +60,7 @@ from .serialization import (
     load_vecnormalize,
     parse_kwargs_string,
     policy_spec,
+    resolve_run_folder,
     resolve_wrapper,
     save_policy_weights,
     save_vecnormalize,
@@ -618,7 +619,7 @@ def _write_config(run: Path, config: Mapping[str, Any]) -> None:
 
 # ------------------------------------------------------------------------------------------ load
 def _run_folder(path: str | Path) -> Path:
-    p = Path(path)
+    p = resolve_run_folder(path)
     return p.parent if p.suffix == ".zip" else p
 
 
@@ -676,7 +677,7 @@ def checkpoint_kind(path: str | Path, *, trust_checkpoint: bool = False) -> str:
         ValueError: only an SB3 ``.zip`` is there and ``trust_checkpoint`` is False, or config.yaml
             is invalid.
     """
-    p = Path(path)
+    p = resolve_run_folder(path)
     if p.suffix != ".zip":
         spec = _safe_spec(p)
         if spec is not None:
@@ -711,7 +712,7 @@ def load_agent(path: str | Path, *, device: str = "cpu", trust_checkpoint: bool 
             (the message names the file); an unknown algorithm.
         FileNotFoundError: no loadable file.
     """
-    p = Path(path)
+    p = resolve_run_folder(path)
     kind = checkpoint_kind(p, trust_checkpoint=trust_checkpoint)
     if kind == "safe":
         spec = _safe_spec(p)
@@ -788,6 +789,9 @@ def _load_vecnorm(path: Path, model: Any, kind: str) -> Any:
 def load_policy(path: str | Path, *, device: str = "cpu", trust_checkpoint: bool = False) -> Any:
     """A policy with SB3's ``predict(obs, state, episode_start, deterministic)`` for a run folder.
 
+    ``path`` is a run folder, its ``model.zip``, or the name of a shipped checkpoint
+    (``load_policy("ppo_RydbergISAC-v0")``; :func:`isac_gym.agents.serialization.resolve_run_folder`).
+
     The policy of :func:`load_agent` (safe by default; an SB3 ``.zip`` needs ``trust_checkpoint=True``),
     or a thin wrapper that applies the run's saved observation normalization first
     (``vecnormalize.npz``; a ``vecnormalize.pkl`` is read only on the trusted zip route).
@@ -796,7 +800,7 @@ def load_policy(path: str | Path, *, device: str = "cpu", trust_checkpoint: bool
     Raises:
         ValueError / FileNotFoundError: see :func:`load_agent`; an invalid ``vecnormalize.npz``.
     """
-    p = Path(path)
+    p = resolve_run_folder(path)
     kind = checkpoint_kind(p, trust_checkpoint=trust_checkpoint)
     model = load_agent(p, device=device, trust_checkpoint=trust_checkpoint)
     vecnorm = _load_vecnorm(p, model, kind)

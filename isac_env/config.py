@@ -286,7 +286,11 @@ class EnvConfig:
         phase_bits: RIS phase resolution b; 0 means continuous phases.
         phase_action: with ``phase_bits > 0``: ``"discrete"`` (phase part is ``MultiDiscrete``,
             action is a ``Dict``) or ``"quantize"`` (``Box`` action, phases quantized to the grid).
-        obs_mode: observation features, see the environment docstring.
+        obs_mode: observation features, see the environment docstring: ``"effective"`` (default, the
+            effective channels at the previous phases: 1,277 features for RydbergISAC at Table I, 85 for
+            RobustISAC; what the shipped agents and the recipes use) or ``"full"`` (every channel
+            matrix: 23,465 and 1,109 features). One default on every id, so that SB3,
+            rl-zoo3 and the recipes need no ``env_kwargs`` to match the shipped agents.
     """
 
     horizon: int = 50
@@ -295,7 +299,7 @@ class EnvConfig:
     constraint_penalty: float = 10.0
     phase_bits: int = 0
     phase_action: str = "discrete"
-    obs_mode: str = "full"
+    obs_mode: str = "effective"
 
     def __post_init__(self) -> None:
         c = self

@@ -49,7 +49,6 @@ COMPARE_BASELINES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 #: the best-known reference (``isac_gym.agents.best_known``): policy label and default ``--reference``
 BEST_KNOWN = "best_known"
-CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 QUICK_DRAWS = 2
 
 
@@ -609,12 +608,11 @@ def evaluate(
 # -------------------------------------------------------------------------------------- compare
 def shipped_checkpoints(env_id: str) -> list[Path]:
     """Shipped agent checkpoints for ``env_id``: ``agents/checkpoints/<algo>_<EnvName>/model.zip``."""
+    from isac_gym.agents.serialization import checkpoints_dir, shipped_checkpoint_names
     from isac_gym.experiments.figures import env_name
 
     name = env_name(env_id)
-    if not CHECKPOINT_DIR.is_dir():
-        return []
-    return sorted(p.parent for p in CHECKPOINT_DIR.glob(f"*_{name}/model.zip"))
+    return [checkpoints_dir() / n for n in shipped_checkpoint_names() if n.endswith(f"_{name}")]
 
 
 #: axis label per objective: quantity, unit and which way is better

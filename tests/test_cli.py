@@ -362,8 +362,10 @@ def test_evaluate_on_ray_matches_local(tmp_path: Path) -> None:
 def test_compare_skips_shipped_agents_of_another_scenario(tmp_path: Path) -> None:
     from isac_gym.cli import shipped_checkpoints
 
-    if not shipped_checkpoints("isac_env/RydbergISAC-v0"):
-        pytest.skip("no shipped RydbergISAC-v0 checkpoint")
+    assert {p.name for p in shipped_checkpoints("isac_env/RydbergISAC-v0")} == {
+        "ppo_RydbergISAC-v0",
+        "sac_RydbergISAC-v0",
+    }
     res = CliRunner().invoke(
         main,
         [

@@ -314,12 +314,13 @@ class RobustISACEnv(ISACEnv[robust.RobustScenario]):
 
     ## Observation Space
     ``Box(-100, 100, (D,), float32)``, the estimated CSI only (the true channel is never observed),
-    normalised to O(1): ``obs_mode="full"`` (default) ``[Re, Im]`` of ``hat h_d,k`` and ``hat G_k``
-    divided by their path-loss RMS; ``"effective"`` ``hat h_k(v_prev)`` divided by its RMS instead.
+    normalised to O(1): ``obs_mode="effective"`` (default) ``hat h_k(v_prev)`` divided by its RMS;
+    ``"full"`` ``[Re, Im]`` of ``hat h_d,k`` and ``hat G_k`` divided by their path-loss RMS instead.
     Then ``hat alpha_t`` normalised ``[Re, Im]``, ``sin/cos theta_t``, ``log10`` of the relative error
     levels ``eps_d^2, eps_G^2, sigma_alpha^2`` (2K + T); then the previous step's results: power level
     ``a_p``, outage ``[K]``, CRB failure ``[T]``, certified (0/1), cost (zeros after reset).
-    Default size ``2(K Nt + K N Nt) + 4T + 2K + T + K + T + 3 = 1109``.
+    Size with ``obs_mode="effective"`` (default): ``2 K Nt + 4T + 2K + T + K + T + 3 = 85``; with ``"full"``
+    ``2(K Nt + K N Nt) + 4T + 2K + T + K + T + 3 = 1109``.
 
     ## Rewards
     ``r = -P_dBm / 10 - lambda * (sum_k max(0, out_k - rho_c) + sum_t max(0, fail_t - rho_s))`` with

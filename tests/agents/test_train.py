@@ -53,7 +53,7 @@ def test_train_writes_run_folder_and_reloads(tmp_path, algo):
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     assert cfg["algo"] == algo and cfg["env_id"] == "isac_env/RydbergISAC-v0" and cfg["seed"] == 0
     assert cfg["env_kwargs"]["num_ris"] == SMALL_RAR["num_ris"]
-    assert cfg["env_kwargs"]["obs_mode"] == "effective"  # from hyperparams/env_kwargs.yml
+    assert "obs_mode" not in cfg["env_kwargs"]  # every id defaults to obs_mode="effective"
     assert cfg["scenario"]["config"]["num_ris"] == SMALL_RAR["num_ris"]
     assert cfg["hyperparams"]["n_timesteps"] == 32 and cfg["total_timesteps"] == 32
     assert {"stable_baselines3", "torch", "gymnasium", "isac_env"} <= set(cfg["versions"])
@@ -61,6 +61,7 @@ def test_train_writes_run_folder_and_reloads(tmp_path, algo):
 
     policy = tr.load_policy(run)
     env = tr.make_env_from_run(run)
+    assert env.unwrapped.env_config.obs_mode == "effective"
     obs, _ = env.reset(seed=5)
     action, _ = policy.predict(obs, deterministic=True)
     assert env.action_space.contains(action)

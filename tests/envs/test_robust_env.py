@@ -49,8 +49,10 @@ def test_spaces_and_info_types():
     env = gym.make("isac_env/RobustISAC-v0")
     obs, info = env.reset(seed=0)
     assert info == {}
-    # 2(K Nt + K N Nt) + 4T + 2K + T scenario features + K + T + 3 tail
-    assert obs.shape == (1109,) and obs.dtype == np.float32
+    # obs_mode="effective" (default): 2 K Nt + 4T + 2K + T scenario features + K + T + 3 tail;
+    # "full": 2(K Nt + K N Nt) + 4T + 2K + T + K + T + 3
+    assert obs.shape == (85,) and obs.dtype == np.float32
+    assert gym.make("isac_env/RobustISAC-v0", obs_mode="full").observation_space.shape == (1109,)
     assert env.action_space["precoder"].shape == (2 * 16 * 2 + 1,)
     assert np.array_equal(env.action_space["phases"].nvec, [4] * 16)
     assert isinstance(env.unwrapped.scenario, R.RobustScenario)
