@@ -425,6 +425,8 @@ def train(
     num_threads: int | None = 1,
     vec_env: str = "auto",
     verbose: int = 0,
+    wandb_project: str | None = None,
+    wandb_entity: str | None = None,
 ) -> Path:
     """Train an SB3 agent on an isac-gym task and save the run next to its config.
 
@@ -461,6 +463,13 @@ def train(
             action and no ``env_wrapper``, else dummy). Both give sub-env ``i`` the reset seed
             ``seed + i`` and the same physics; the trajectories differ only in float rounding.
         verbose: SB3 verbosity (1 also prints the logs to stdout).
+        wandb_project: track the run with Weights & Biases, rl-zoo3's route (``--track``): a
+            ``wandb.init(project=..., entity=wandb_entity, name=<run name>, config=<config.yaml>,
+            sync_tensorboard=True, dir=<run>)`` before training, so W&B mirrors the run's TensorBoard
+            scalars (SB3's logs and the ``physics/*`` metrics), plus ``wandb``'s SB3
+            ``WandbCallback``; needs the ``track`` extra (``pip install 'isac-gym[track]'``). ``None``
+            (default): no tracking and no ``wandb`` import.
+        wandb_entity: W&B entity (team or user) of ``wandb_project``.
 
     Returns:
         The run folder (holding ``model.zip`` and ``config.yaml``).
@@ -469,6 +478,7 @@ def train(
         ValueError: unknown algo, non-positive ``total_timesteps``/``n_envs``, an action space
             the algorithm cannot use, or ``vec_env="native"`` where the id has no usable native
             vector env.
+        ImportError: ``wandb_project`` without ``wandb`` installed (names the ``track`` extra).
     """
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
     from stable_baselines3.common.env_util import make_vec_env
@@ -479,6 +489,7 @@ def train(
     from .lagrangian import LagrangeMultiplier, LagrangianCallback, VecCostPenalty
 
     algo = _check_algo(algo)
+    wandb = _import_wandb() if wandb_project is not None else None
     if num_threads is not None:
         import torch
 
@@ -566,9 +577,24 @@ def train(
         "git_commit": _git_commit(),
     }
     _write_config(run, config)
+    tracker = None
+    if wandb is not None:
+        tracker = wandb.init(
+            project=wandb_project, entity=wandb_entity, name=run.name, config=_plain(config),
+            sync_tensorboard=True, dir=str(run),
+        )  # fmt: skip
+        from wandb.integration.sb3 import WandbCallback
+
+        callbacks.append(WandbCallback(verbose=verbose))
 
     t0 = time.perf_counter()
-    model.learn(total_timesteps=total_timesteps, callback=CallbackList(callbacks), progress_bar=progress_bar)
+    try:
+        model.learn(
+            total_timesteps=total_timesteps, callback=CallbackList(callbacks), progress_bar=progress_bar
+        )
+    finally:
+        if tracker is not None:
+            tracker.finish()
     wall = time.perf_counter() - t0
     model.save(run / "model.zip")  # SB3's format (pickles inside), for SB3 / rl-zoo3 users
     vecnorm = venv if isinstance(venv, VecNormalize) else None
@@ -588,6 +614,17 @@ def train(
     _write_config(run, config)
     venv.close()
     return run
+
+
+def _import_wandb() -> Any:
+    """The ``wandb`` module, or an ImportError that names the ``track`` extra."""
+    try:
+        import wandb
+    except ImportError as exc:
+        raise ImportError(
+            "W&B tracking (wandb_project / --wandb-project) needs wandb: pip install 'isac-gym[track]'"
+        ) from exc
+    return wandb
 
 
 def _save_safe(run: Path, algo: str, policy: Any, vecnorm: Any) -> dict[str, Any] | None:

@@ -307,6 +307,12 @@ def envs(as_json: bool) -> None:
 )
 @click.option("--lagrangian", is_flag=True, help="Lagrangian constrained training on info['cost'].")
 @click.option("--progress/--no-progress", default=True)
+@click.option(
+    "--wandb-project",
+    default=None,
+    help="Track with Weights & Biases (rl-zoo3's --track route; needs the 'track' extra).",
+)
+@click.option("--wandb-entity", default=None, help="W&B team or user of --wandb-project.")
 def train(
     env_id: str,
     algo: str,
@@ -319,6 +325,8 @@ def train(
     vec_env: str,
     lagrangian: bool,
     progress: bool,
+    wandb_project: str | None = None,
+    wandb_entity: str | None = None,
 ) -> None:
     """Train an SB3 agent on ENV_ID; prints the run folder (model.zip, config.yaml, tb/)."""
     from isac_gym.agents.train import train as _train
@@ -337,8 +345,10 @@ def train(
             vec_env=vec_env,
             progress_bar=progress,
             lagrangian=lagrangian,
+            wandb_project=wandb_project,
+            wandb_entity=wandb_entity,
         )
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
         _fail(exc)
     click.echo(str(run))
 
@@ -1021,6 +1031,106 @@ def figure(
         click.echo(f"{n}: {csv_path} {png}")
         if len(table) and "variant" not in table:
             click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+# ---------------------------------------------------------------------------------- trend-check
+def _int_list(value: str, what: str) -> tuple[int, ...]:
+    try:
+        out = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"expected comma-separated integers, got {value!r}", param_hint=what
+        ) from None
+    if not out or min(out) < 2:
+        raise click.BadParameter(f"expected integers >= 2, got {value!r}", param_hint=what)
+    return out
+
+
+@main.command("trend-check")
+@click.argument("task", type=click.Choice(["rar", "robust"]))
+@click.option("--trials", type=click.IntRange(min=1), default=50, help="Seeded draws (per N for robust).")
+@click.option("--seed", type=click.IntRange(min=0), default=0)
+@click.option("--max-iter", type=click.IntRange(min=1), default=None, help="rar: override the iteration cap.")
+@click.option("--paper-schedule", is_flag=True, help="rar: Algorithm 1 with the paper's literal constants.")
+@click.option("--n-values", default="8,16,24,32,40,48,64", help="robust: comma-separated RIS sizes N.")
+@click.option("--schemes", default="continuous,scheme1,scheme2", help="robust: comma-separated schemes.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default=None, help="CSV (+ Parquet) of the tidy rows."
+)
+@_backend_options
+def trend_check(
+    task: str,
+    trials: int,
+    seed: int,
+    max_iter: int | None,
+    paper_schedule: bool,
+    n_values: str,
+    schemes: str,
+    out: str | None,
+    backend: str,
+    workers: int | None,
+    address: str | None,
+) -> None:
+    """Paired trend check of the papers' reference algorithms (TASK: rar or robust).
+
+    rar: Proposed (Algorithm 1), Comm-only, BF-only and GD at the Table-I defaults (U_com, tr CRB,
+    feasibility, iterations, paired differences). robust: continuous-phase AO, Scheme 1 and Scheme 2
+    over RIS sizes N (power over feasible draws, feasibility, paired means). Draw i uses
+    SeedSequence(seed).spawn(trials)[i] for every scheme."""
+    from isac_gym.experiments import trend_check as tc
+
+    try:
+        if task == "rar":
+            rows, report = tc.rar_trend_check(
+                trials, seed, max_iter=max_iter, paper_schedule=paper_schedule,
+                backend=backend, workers=workers, address=address, progress=True,
+            )  # fmt: skip
+        else:
+            rows, report = tc.robust_trend_check(
+                trials, _int_list(n_values, "--n-values"),
+                tuple(s.strip() for s in schemes.split(",") if s.strip()), seed,
+                backend=backend, workers=workers, address=address, progress=True,
+            )  # fmt: skip
+    except (ValueError, TypeError) as exc:
+        _fail(exc)
+    click.echo(report)
+    if out:
+        click.echo(f"rows: {tc.write_rows(rows, out)}")
+
+
+# ------------------------------------------------------------------------------------ reproduce
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--eval-only", is_flag=True, help="Only re-measure the shipped checkpoints.")
+@click.option("--episodes", type=click.IntRange(min=1), default=20, help="Seeded evaluation episodes.")
+@click.option("--no-save", is_flag=True, help="Print the measurement, leave eval.yaml as it is.")
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Retrain into this folder instead of replacing the shipped checkpoints.",
+)
+def reproduce(
+    names: tuple[str, ...], eval_only: bool, episodes: int, no_save: bool, run_dir: str | None
+) -> None:
+    """Retrain the shipped checkpoints (NAMES, default all) and measure them against random actions.
+
+    Each checkpoint is isac_gym.agents.train.train(...) with the arguments in
+    isac_gym.agents.reproduce.CHECKPOINTS; the measurement (quick_eval over seeded episodes, the whole
+    episode and the first decision) goes to <run>/eval.yaml."""
+    import yaml
+
+    from isac_gym.agents import reproduce as rp
+    from isac_gym.agents.serialization import checkpoints_dir
+
+    unknown = [n for n in names if n not in rp.CHECKPOINTS]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown {unknown}; shipped: {', '.join(rp.CHECKPOINTS)}", param_hint="NAMES"
+        )
+    for name in names or tuple(rp.CHECKPOINTS):
+        run = checkpoints_dir() / name if eval_only else rp.reproduce(name, run_dir)
+        click.echo(f"{name}\n{yaml.safe_dump(rp.measure(run, episodes, not no_save), sort_keys=False)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -633,3 +633,30 @@ def test_figure_estimate_scales_with_points_schemes_trials_and_n() -> None:
     assert estimate_cpu_seconds("robust-fig2", trials=1, quick=True) == pytest.approx(3.5 * (8 + 32) / 8)
     with pytest.raises(ValueError, match="unknown figure"):
         estimate_cpu_seconds("nope", trials=1)
+
+
+def test_trend_check_and_reproduce_reject_bad_input() -> None:
+    runner = CliRunner()
+    res = runner.invoke(main, ["trend-check", "robust", "--n-values", "8,x"])
+    assert res.exit_code == 2 and "comma-separated integers" in res.output
+    res = runner.invoke(main, ["trend-check", "robust", "--trials", "1", "--schemes", "scheme9"])
+    assert res.exit_code != 0 and "scheme9" in res.output
+    res = runner.invoke(main, ["reproduce", "ppo_NoSuchEnv-v0", "--eval-only"])
+    assert res.exit_code == 2 and "ppo_RydbergISAC-v0" in res.output
+
+
+def test_trend_check_robust_writes_rows(tmp_path: Path) -> None:
+    out = tmp_path / "trend.csv"
+    res = CliRunner().invoke(
+        main,
+        ["trend-check", "robust", "--trials", "2", "--n-values", "4", "--schemes", "scheme2",
+         "--workers", "1", "--out", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    rows = pd.read_csv(out)
+    assert list(rows["trial"]) == [0, 1] and set(rows["scheme"]) == {"scheme2"}
+    assert (rows["N"] == 4).all() and out.with_suffix(".parquet").is_file()
+    # the paired line appears exactly when some draw is feasible
+    assert ("paired over" in res.output) == bool(rows["feasible"].any())

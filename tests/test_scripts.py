@@ -43,15 +43,36 @@ SCRIPTS = [
     pytest.param(["benchmarks/vector_throughput.py", "--quick"], "native", marks=pytest.mark.slow),
     (["benchmarks/robust_env_throughput.py", "--quick", "--mc-draws", "64"], "steps/s"),
     (["benchmarks/robust_solver_time.py", "--trials", "1", "--n-values", "4"], "scheme2"),
-    (["experiments/robust_trend_check.py", "--trials", "1", "--n-values", "4", "--schemes", "scheme2"], "4"),
+    (
+        [
+            "-m",
+            "isac_gym.cli",
+            "trend-check",
+            "robust",
+            "--trials",
+            "1",
+            "--n-values",
+            "4",
+            "--schemes",
+            "scheme2",
+            "--workers",
+            "1",
+        ],
+        "paired over",
+    ),
     pytest.param(["benchmarks/solver_time.py", "--quick"], "cvxpy", marks=pytest.mark.slow),
-    (["experiments/rar_trend_check.py", "--trials", "1", "--max-iter", "2"], "Proposed"),
+    (
+        ["-m", "isac_gym.cli", "trend-check", "rar", "--trials", "1", "--max-iter", "2", "--workers", "1"],
+        "Proposed - GD",
+    ),
     # measures the shipped checkpoints without rewriting their eval.yaml
     (["agents/checkpoints/reproduce.py", "--eval-only", "--episodes", "1", "--no-save"], "first_decision"),
 ]
 
 
-@pytest.mark.parametrize(("args", "expect"), SCRIPTS, ids=lambda a: a[0] if isinstance(a, list) else None)
+@pytest.mark.parametrize(
+    ("args", "expect"), SCRIPTS, ids=lambda a: " ".join(a[:4]) if isinstance(a, list) else None
+)
 def test_script_smoke(args: list[str], expect: str) -> None:
     out = run_script(args)
     assert expect in out, out[-2000:]
