@@ -12,6 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 _PHYSICS_ALLOWED = {
     "numpy", "scipy", "array_api_compat", "__future__", "dataclasses", "typing", "math", "hashlib", "functools",
+    "collections",
 }  # fmt: skip
 
 

@@ -92,7 +92,9 @@ def test_penalty_and_cost(rng):
 
 
 def test_horizon_truncation_and_static_channel():
-    env = gym.make("isac_env/RydbergISAC-v0", **SMALL_RAR, horizon=3)
+    # obs_mode="full": the CSI features are the channels themselves, constant in a static episode
+    # (the default "effective" features depend on the last played phases)
+    env = gym.make("isac_env/RydbergISAC-v0", **SMALL_RAR, horizon=3, obs_mode="full")
     obs0, _ = env.reset(seed=0)
     H0 = env.unwrapped.scenario.H_RU.copy()
     flags = []
