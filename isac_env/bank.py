@@ -14,7 +14,11 @@ therefore a function of ``(bank hash, env seed)``. Episodes are i.i.d. uniform p
 set, so keep ``S`` large compared to the number of distinct channels an agent should see; Gauss-Markov
 ageing (``channel_dynamics="gauss_markov"``) still draws fresh innovations from the env's generator.
 
-The bank is NumPy-only (no Gymnasium import); scenario kinds are registered in :data:`KINDS`.
+Backends: a bank is stored and hashed as NumPy arrays (no Gymnasium or torch import);
+:meth:`ChannelBank.to` converts it once for the torch vector environments
+(``bank.to("torch", device="cuda", dtype=torch.complex64)`` gives a :class:`TorchChannelBank`, every
+scenario stacked on the device, whose :meth:`~TorchChannelBank.take` gathers rows there), so one bank
+feeds either backend. Scenario kinds are registered in :data:`KINDS` (RydbergISAC and RobustISAC).
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .config import RydbergISACConfig
-from .physics import rar
+from .config import RobustISACConfig, RydbergISACConfig
+from .physics import rar, robust
 
-__all__ = ["KINDS", "ChannelBank", "ScenarioKind", "as_channel_bank"]
+__all__ = ["KINDS", "ChannelBank", "ScenarioKind", "TorchChannelBank", "as_channel_bank"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class ScenarioKind:
 #: kind name -> :class:`ScenarioKind`; other tasks add themselves here.
 KINDS: dict[str, ScenarioKind] = {
     "rydberg": ScenarioKind(RydbergISACConfig, rar.RydbergScenario, rar.sample_scenario),
+    "robust": ScenarioKind(RobustISACConfig, robust.RobustScenario, robust.sample_scenario),
 }
 
 
@@ -174,6 +179,35 @@ class ChannelBank:
         """The index an environment picks on reset: ``rng.integers(len(self))``."""
         return int(rng.integers(self._size))
 
+    def scenarios(self) -> Any:
+        """Every entry as one scenario batched ``[S]`` (NumPy arrays, copies)."""
+        return KINDS[self.kind].scenario_cls(**self.arrays, **self.static)
+
+    def to(
+        self, backend: str = "numpy", *, device: Any = None, dtype: Any = None
+    ) -> ChannelBank | TorchChannelBank:
+        """The bank for an array backend.
+
+        Args:
+            backend: ``"numpy"`` (this bank; complex128 only) or ``"torch"``.
+            device: torch device (default ``"cpu"``).
+            dtype: torch precision as a complex dtype, ``torch.complex64`` (default) or
+                ``torch.complex128`` (complex fields get it, real fields float32 / float64).
+
+        Returns:
+            ``self`` for NumPy, else a :class:`TorchChannelBank` (one host-to-device copy).
+        """
+        if backend == "numpy":
+            if dtype is not None and str(dtype).replace("torch.", "") not in (
+                "complex128",
+                "<class 'numpy.complex128'>",
+            ):
+                raise ValueError(f"a NumPy bank is complex128, got dtype={dtype!r}")
+            return self
+        if backend != "torch":
+            raise ValueError(f"backend must be 'numpy' or 'torch', got {backend!r}")
+        return TorchChannelBank(self, device=device, dtype=dtype)
+
     def check_config(self, config: Any) -> None:
         """Raise ``ValueError`` unless ``config`` equals the bank's config."""
         if config != self.config:
@@ -234,6 +268,90 @@ class ChannelBank:
         if expected_hash is not None and bank.content_hash != expected_hash:
             raise ValueError(f"channel bank {path} has hash {bank.content_hash}, expected {expected_hash}")
         return bank
+
+
+class TorchChannelBank:
+    """A :class:`ChannelBank` on a torch device: all ``S`` scenarios stacked there once.
+
+    Made by :meth:`ChannelBank.to`. :meth:`take` gathers rows on the device (an index tensor in,
+    a batched torch scenario out) and :meth:`draw_index` picks the indices of a reset from a
+    :class:`~isac_env.physics.random.BatchGenerator` (``floor(u S)``, ``u`` each row's next float64
+    uniform), so a torch environment resets from the bank without touching the host.
+
+    Attributes:
+        source: the NumPy bank (its ``kind``, ``config``, ``seed`` and ``content_hash`` are this bank's).
+        scenario: every entry, one scenario batched ``[S]`` of torch tensors.
+        device, dtype: where and in which precision the tensors live.
+    """
+
+    def __init__(self, source: ChannelBank, device: Any = None, dtype: Any = None) -> None:
+        import torch
+
+        self.source = source
+        self.device = torch.device("cpu" if device is None else device)
+        self.dtype = torch.complex64 if dtype is None else dtype
+        if self.dtype not in (torch.complex64, torch.complex128):
+            raise ValueError(f"dtype must be torch.complex64 or torch.complex128, got {dtype!r}")
+        self.scenario = source.scenarios().to("torch", device=self.device, dtype=self.dtype)
+
+    @property
+    def kind(self) -> str:
+        return self.source.kind
+
+    @property
+    def config(self) -> Any:
+        return self.source.config
+
+    @property
+    def content_hash(self) -> str:
+        """The source bank's hash (the conversion is a pure function of it, device and dtype)."""
+        return self.source.content_hash
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __repr__(self) -> str:
+        return f"TorchChannelBank({self.source!r}, device={self.device}, dtype={self.dtype})"
+
+    def check_config(self, config: Any) -> None:
+        """Raise ``ValueError`` unless ``config`` equals the bank's config."""
+        self.source.check_config(config)
+
+    def take(self, idx: Any) -> Any:
+        """Batched scenario ``[len(idx)]`` of entries ``idx`` (an int64 tensor or a sequence)."""
+        import copy
+
+        import torch
+
+        idx = torch.as_tensor(idx, dtype=torch.int64, device=self.device)
+        out = copy.copy(self.scenario)  # the fields are already converted: no re-validation
+        for f in dataclasses.fields(out):
+            value = getattr(out, f.name)
+            if isinstance(value, torch.Tensor):
+                object.__setattr__(out, f.name, value.index_select(0, idx))
+        return out
+
+    def draw_index(self, gen: Any) -> Any:
+        """Indices ``floor(u S)`` ``[B]`` (int64 on the device) from a :class:`BatchGenerator` (one
+        float64 uniform per row)."""
+        import torch
+
+        u = gen.random(dtype=torch.float64)
+        return torch.clamp((u * len(self)).to(torch.int64), max=len(self) - 1)
+
+    def to(
+        self, backend: str = "torch", *, device: Any = None, dtype: Any = None
+    ) -> ChannelBank | TorchChannelBank:
+        """This bank on another backend, device or precision (``self`` when nothing changes)."""
+        import torch
+
+        if backend == "numpy":
+            return self.source.to("numpy", dtype=dtype)
+        dev = self.device if device is None else torch.device(device)
+        dt = self.dtype if dtype is None else dtype
+        if dev == self.device and dt == self.dtype:
+            return self
+        return self.source.to(backend, device=dev, dtype=dt)
 
 
 def as_channel_bank(bank: ChannelBank | str | os.PathLike[str] | None, config: Any) -> ChannelBank | None:

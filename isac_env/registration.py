@@ -4,6 +4,15 @@ The Rydberg scenario tiers (``isac_env/RydbergISAC-Sparse-v0``, ...) come from
 :data:`isac_env.scenarios.RYDBERG_TIERS`, which documents their physical choices; every id has the
 native vector env as its ``vector_entry_point``.
 
+**Backends of the vector envs.** ``gym.make_vec(id, num_envs=B)`` builds the NumPy vector env
+(:mod:`isac_env.envs.vector`, the default and the reference, unchanged). The keyword set
+``gym.make_vec(id, num_envs=B, backend="torch", device="cpu" | "cuda", dtype=torch.complex64)``
+builds the task's torch vector env instead (:mod:`isac_env.envs.torch_vector`; ``dtype``
+``torch.complex64`` by default or ``torch.complex128``), for every id: the vector entry point
+dispatches on ``backend``, so the spec is the same for both and every other keyword (config
+fields, ``autoreset_mode``, ``channel_bank``) means the same. torch is imported only for
+``backend="torch"``.
+
 **Episode length.** ``gym.spec(id).max_episode_steps`` is deliberately ``None``: every env truncates
 its episodes itself at ``EnvConfig.horizon`` (default 50, shown by ``isac envs``), which
 ``gym.make(id, horizon=H)`` changes. Registering ``max_episode_steps=50`` would add Gymnasium's

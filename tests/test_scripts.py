@@ -112,3 +112,37 @@ def test_fp_vs_gd_smoke() -> None:
     assert "identical on 2/2 draws" in out, out[-2000:]
     tight = float(out.split("(tightness) max ")[1].split()[0])
     assert tight < 1e-9, out[-2000:]
+
+
+#: the torch-backend scripts (skipped without torch): tiny PPO runs and the throughput benchmark
+_PPO = ["examples/ppo_torch.py", "--num-steps", "8"]
+_RAR_SMALL = [a for k, v in SMALL_RAR.items() for a in ("--set", f"{k}={v}")]
+_ROBUST = ["--set", "num_bs_antennas=4", "--set", "num_ris=6", "--set", "mc_draws=32"]
+TORCH_SCRIPTS = [
+    ([*_PPO, "--total-steps", "256", "--num-envs", "8", *_RAR_SMALL], "sum_rate"),
+    (
+        [*_PPO, "--env-id", "isac_env/RobustISAC-v0", "--total-steps", "128", "--num-envs", "4", *_ROBUST],
+        "dbm",
+    ),
+    (["benchmarks/torch_throughput.py", "--quick"], "roofline"),
+]
+
+
+@pytest.mark.parametrize(("args", "expect"), TORCH_SCRIPTS, ids=["ppo", "ppo_robust", "torch_throughput"])
+def test_torch_script_smoke(args: list[str], expect: str) -> None:
+    pytest.importorskip("torch")
+    out = run_script(args)
+    assert expect in out, out[-2000:]
+    if args[0] == "examples/ppo_torch.py":  # every iteration logged a finite sum rate / power and feasibility
+        import math
+
+        rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+        ok = all(math.isfinite(float(r[4])) and 0.0 <= float(r[5]) <= 1.0 for r in rows)
+        assert rows and ok, out[-2000:]
+
+
+def test_channel_draw_smoke() -> None:
+    """benchmarks/channel_draw.py: NumPy and batched torch draw times of both tasks (tiny configs)."""
+    pytest.importorskip("torch")
+    out = run_script(["benchmarks/channel_draw.py", "--quick"])
+    assert "ms/env" in out and out.count("torch") >= 8, out[-2000:]

@@ -95,6 +95,9 @@ class ISACEnv(gym.Env, Generic[ScenarioT]):
         self.task: Any = None
         self._features: NDArray[np.floating] | None = None
         self._phi_prev: NDArray[np.complex128] | None = None
+        #: phase terms of the last evaluated design that the observation may reuse (a task's
+        #: ``step_terms``, set by ``_evaluate``; ``None`` when there are none)
+        self._terms: Any = None
 
     # ------------------------------------------------------------------ hooks
     def _render_frame(self) -> NDArray[np.uint8]:
@@ -126,7 +129,10 @@ class ISACEnv(gym.Env, Generic[ScenarioT]):
         """The task's observation; the scenario features are computed once per scenario."""
         if new_scenario or self._features is None:
             self._features = self.task.scenario_features(scenario)
-        return self.task.observe(scenario, self._features, self._phi_prev, metrics)
+        terms, self._terms = (None if new_scenario else self._terms), None
+        if terms is None:
+            return self.task.observe(scenario, self._features, self._phi_prev, metrics)
+        return self.task.observe(scenario, self._features, self._phi_prev, metrics, terms)
 
     # ------------------------------------------------------------------ API
     @property

@@ -11,9 +11,10 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from .. import codecs
-from ..codecs import OBS_BOUND, cplx_features
+from ..codecs import OBS_BOUND, cplx_features, power_floor
 from ..config import EnvConfig, RobustISACConfig, coerce_config, split_kwargs
 from ..physics import robust
+from ..physics._xp import is_numpy, namespace
 from ..physics.units import w_to_dbm
 from .base import COST_CAP, ISACEnv, check_render_mode
 
@@ -33,7 +34,9 @@ class RobustTask:
     """The RobustISAC task's pure functions: spaces, action decode, metrics, reward, observation.
 
     Methods broadcast over leading batch axes of the scenario and the action, like
-    :class:`~isac_env.envs.rydberg.RydbergTask`.
+    :class:`~isac_env.envs.rydberg.RydbergTask`, and take NumPy arrays (the reference) or a scenario
+    converted to torch with torch actions and draws (results on the same backend, device and
+    precision; observations float32).
 
     Attributes:
         config: scenario/task parameters (``phase_bits`` is the problem's b of (14d)).
@@ -118,17 +121,20 @@ class RobustTask:
         ``P_dBm = p_min_dbm + (a_p + 1) / 2 (p_max_dbm - p_min_dbm)``.
         """
         c = self.config
-        a = np.clip(np.asarray(a_p, dtype=np.float64), -1.0, 1.0)
+        xp = namespace(a_p)
+        a = xp.clip(np.asarray(a_p, dtype=np.float64) if is_numpy(xp) else a_p, -1.0, 1.0)
         return c.p_min_dbm + 0.5 * (a + 1.0) * (c.p_max_dbm - c.p_min_dbm)
 
     def level_from_power_w(self, power_w: Any) -> NDArray[np.float64]:
         """Inverse of :meth:`power_dbm_from_level` (powers outside the range are clipped)."""
         c = self.config
-        p = w_to_dbm(np.maximum(np.asarray(power_w, dtype=np.float64), 1e-300))
-        return np.clip(2.0 * (p - c.p_min_dbm) / (c.p_max_dbm - c.p_min_dbm) - 1.0, -1.0, 1.0)
+        xp = namespace(power_w)
+        pw = np.asarray(power_w, dtype=np.float64) if is_numpy(xp) else power_w
+        p = w_to_dbm(xp.maximum(pw, power_floor(xp, pw)))
+        return xp.clip(2.0 * (p - c.p_min_dbm) / (c.p_max_dbm - c.p_min_dbm) - 1.0, -1.0, 1.0)
 
     def decode(
-        self, action: Any, batch_shape: tuple[int, ...] = ()
+        self, action: Any, batch_shape: tuple[int, ...] = (), *, check_values: bool = True, dtype: Any = None
     ) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
         """Validate and decode an action into ``(W, phi)`` (``phi`` the reflection vector, ``v = conj(phi)``).
 
@@ -136,15 +142,18 @@ class RobustTask:
             action: Box action ``[*batch, 2 Nt K + 1 + N]`` or, for discrete phases, a dict with
                 ``"precoder"`` ``[*batch, 2 Nt K + 1]`` and integer ``"phases"`` ``[*batch, N]``.
             batch_shape: expected leading axes.
+            check_values, dtype: torch only, see :func:`~isac_env.codecs.split_action`.
 
         Returns:
-            ``W`` complex128 ``[*batch, Nt, K]`` (W) with the decoded power, ``phi`` ``[*batch, N]``.
+            ``W`` complex ``[*batch, Nt, K]`` (W) with the decoded power, ``phi`` ``[*batch, N]``
+            (complex128 for NumPy; the action's or ``dtype``'s precision for torch).
 
         Raises:
             ValueError: wrong structure or shape, non-finite entries, phase indices off the grid.
         """
         bits = self.config.phase_bits
-        a_w, phi = codecs.split_action(action, self.n_w, self.N, bits, self.phase_mode, batch_shape)
+        kw = {"check_values": check_values, "dtype": dtype}
+        a_w, phi = codecs.split_action(action, self.n_w, self.N, bits, self.phase_mode, batch_shape, **kw)
         p_w = 10.0 ** ((self.power_dbm_from_level(a_w[..., -1]) - 30.0) / 10.0)
         W = codecs.decode_precoder(a_w[..., :-1], self.Nt, self.K, p_w)
         return W, phi
@@ -189,19 +198,23 @@ class RobustTask:
         """
         v = robust.v_from_phi(phi)
         m = robust.evaluate_draws(scenario, W, v, draws, self.config.restriction)
-        m["power_dbm"] = np.maximum(w_to_dbm(np.maximum(m["power_w"], 1e-300)), self.config.p_min_dbm)
-        cap = (1.0 + COST_CAP) * np.asarray(scenario.eps)
-        m["crb_est"] = np.minimum(m["crb_est"], cap)
-        m["crb_true"] = np.minimum(m["crb_true"], cap)
+        pw = m["power_w"]
+        xp = namespace(pw)
+        m["power_dbm"] = xp.maximum(w_to_dbm(xp.maximum(pw, power_floor(xp, pw))), self.config.p_min_dbm)
+        cap = (1.0 + COST_CAP) * (np.asarray(scenario.eps) if is_numpy(xp) else scenario.eps)
+        m["crb_est"] = xp.minimum(m["crb_est"], cap)
+        m["crb_true"] = xp.minimum(m["crb_true"], cap)
         return m
 
     def reward(self, metrics: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
         """``(reward, reward_terms, cost)`` (see :class:`RobustISACEnv`, Rewards)."""
         lam = self.env_config.constraint_penalty
-        out_v = np.sum(np.asarray(metrics["outage_violation"]), axis=-1)
-        crb_v = np.sum(np.asarray(metrics["crb_violation"]), axis=-1)
+        xp = namespace(metrics["power_dbm"], metrics["outage_violation"])
+        asarray = np.asarray if is_numpy(xp) else (lambda x: x)
+        out_v = xp.sum(asarray(metrics["outage_violation"]), axis=-1)
+        crb_v = xp.sum(asarray(metrics["crb_violation"]), axis=-1)
         terms = {
-            "power": -np.asarray(metrics["power_dbm"]) / 10.0,
+            "power": -asarray(metrics["power_dbm"]) / 10.0,
             "outage_penalty": -lam * out_v,
             "crb_penalty": -lam * crb_v,
         }
@@ -217,6 +230,7 @@ class RobustTask:
         ``log10(sigma_alpha^2 / scale_alpha^2)``.
         """
         s = scenario
+        xp = namespace(s.h_d_hat)
         nb = s.h_d_hat.ndim - 2
         parts = []
         if self.env_config.obs_mode == "full":
@@ -224,16 +238,16 @@ class RobustTask:
                 cplx_features(s.h_d_hat, s.scale_d[..., :, None], nb),
                 cplx_features(s.G_hat, s.scale_G[..., :, None, None], nb),
             ]
-        lg = lambda x, sc: np.log10(np.asarray(x) / np.asarray(sc) ** 2 + _LOG_FLOOR)  # noqa: E731
+        lg = lambda x, sc: xp.log10(x / sc**2 + _LOG_FLOOR)  # noqa: E731
         parts += [
             cplx_features(s.alpha_hat, s.scale_alpha, nb),
-            np.sin(s.theta),
-            np.cos(s.theta),
+            xp.sin(s.theta),
+            xp.cos(s.theta),
             lg(s.eps_d2, s.scale_d),
             lg(s.eps_G2, s.scale_G),
             lg(s.sigma_alpha2, s.scale_alpha),
         ]
-        return np.clip(np.concatenate(parts, axis=-1), -OBS_BOUND, OBS_BOUND)
+        return xp.clip(xp.concat(parts, axis=-1), -OBS_BOUND, OBS_BOUND)
 
     def observe(
         self,
@@ -250,7 +264,8 @@ class RobustTask:
             phi_prev: the last played reflection vector ``[..., N]`` (ones after a reset).
             metrics: the last step's :meth:`metrics` or ``None`` after a reset (zero tail).
         """
-        return np.concatenate(
+        xp = namespace(scenario.h_d_hat)
+        return xp.concat(
             [self.observe_csi(scenario, features, phi_prev), self.observe_tail(scenario, metrics)], axis=-1
         )
 
@@ -259,13 +274,15 @@ class RobustTask:
     ) -> NDArray[np.float32]:
         """Scenario part ``[..., n_csi]`` of the observation (constant within a static episode for
         ``obs_mode="full"``; ``"effective"`` prepends ``hat h_k(v_prev)`` normalised by its RMS)."""
-        if self.env_config.obs_mode != "effective":
-            return features.astype(np.float32)
         s = scenario
+        xp = namespace(s.h_d_hat)
+        if self.env_config.obs_mode != "effective":
+            return xp.astype(features, xp.float32, copy=False)
         nb = s.h_d_hat.ndim - 2
         h = robust.effective_channels(s, robust.v_from_phi(phi_prev))
-        rms = np.sqrt(s.scale_d**2 + self.N * s.scale_G**2)
-        return np.concatenate([cplx_features(h, rms[..., :, None], nb), features], axis=-1).astype(np.float32)
+        rms = xp.sqrt(s.scale_d**2 + self.N * s.scale_G**2)
+        feats = xp.concat([cplx_features(h, rms[..., :, None], nb), features], axis=-1)
+        return xp.astype(feats, xp.float32, copy=False)
 
     def observe_tail(
         self, scenario: robust.RobustScenario, metrics: dict[str, Any] | None
@@ -273,16 +290,29 @@ class RobustTask:
         """Previous-step part ``[..., K + T + 3]``: power level, outage ``[K]``, CRB failure ``[T]``,
         certified (0/1), cost (zeros for ``metrics=None``)."""
         K, T = self.K, self.T
-        tail = np.zeros((*scenario.batch_shape, self.n_tail))
-        if metrics is not None:
-            tail[..., 0] = self.level_from_power_w(metrics["power_w"])
-            tail[..., 1 : 1 + K] = np.asarray(metrics["outage"])
-            tail[..., 1 + K : 1 + K + T] = np.asarray(metrics["crb_failure"])
+        s = scenario
+        xp = namespace(s.h_d_hat)
+        batch = tuple(scenario.batch_shape)
+        if metrics is None:
+            if is_numpy(xp):
+                return np.zeros((*batch, self.n_tail), dtype=np.float32)
+            return xp.zeros((*batch, self.n_tail), dtype=xp.float32, device=s.h_d_hat.device)
+        numpy = is_numpy(xp)
+        asarray = np.asarray if numpy else (lambda x: x)  # the single env passes lists, floats, bools
+        level = self.level_from_power_w(metrics["power_w"])
+        outage, fail = asarray(metrics["outage"]), asarray(metrics["crb_failure"])
+        cost = xp.sum(asarray(metrics["outage_violation"]), axis=-1) + xp.sum(
+            asarray(metrics["crb_violation"]), axis=-1
+        )
+        if numpy:  # in place: broadcasts the single env's scalars, cheaper than concatenating
+            tail = np.zeros((*batch, self.n_tail))
+            tail[..., 0], tail[..., 1 : 1 + K], tail[..., 1 + K : 1 + K + T] = level, outage, fail
             tail[..., 1 + K + T] = np.asarray(metrics["certified"], dtype=np.float64)
-            tail[..., 2 + K + T] = np.sum(metrics["outage_violation"], axis=-1) + np.sum(
-                metrics["crb_violation"], axis=-1
-            )
-        return np.clip(tail, -OBS_BOUND, OBS_BOUND).astype(np.float32)
+            tail[..., 2 + K + T] = cost
+            return np.clip(tail, -OBS_BOUND, OBS_BOUND).astype(np.float32)
+        certified = xp.astype(metrics["certified"], level.dtype)
+        tail = xp.concat([level[..., None], outage, fail, certified[..., None], cost[..., None]], axis=-1)
+        return xp.astype(xp.clip(tail, -OBS_BOUND, OBS_BOUND), xp.float32, copy=False)
 
 
 class RobustISACEnv(ISACEnv[robust.RobustScenario]):

@@ -13,10 +13,10 @@ from numpy.typing import NDArray
 
 from .. import codecs
 from ..bank import ChannelBank, as_channel_bank
-from ..codecs import OBS_BOUND, cplx_features
+from ..codecs import OBS_BOUND, cplx_features, power_floor
 from ..config import EnvConfig, RydbergISACConfig, coerce_config, split_kwargs
 from ..physics import rar
-from ..physics.channels import effective_channel
+from ..physics._xp import is_numpy, namespace
 from .base import COST_CAP, ISACEnv, check_render_mode
 
 __all__ = ["COST_CAP", "OBS_BOUND", "RydbergISACEnv", "RydbergTask"]
@@ -36,6 +36,12 @@ class RydbergTask:
     :class:`RydbergISACEnv` (batch shape ``()``) and
     :class:`~isac_env.envs.vector.RydbergISACVectorEnv` (batch shape ``(B,)``) share one
     implementation and agree to the last bit wherever NumPy's summation order does.
+
+    Backends: the step functions (:meth:`decode`, :meth:`metrics`, :meth:`reward`,
+    :meth:`scenario_features`, :meth:`observe`) take NumPy arrays (the reference, float64/complex128)
+    or a scenario converted to torch (``scenario.to("torch", ...)``) with torch actions, and return
+    arrays of the same backend, device and precision (observations float32 on both);
+    :class:`~isac_env.envs.torch_vector.TorchRydbergISACVectorEnv` steps them on the device.
 
     Attributes:
         config: scenario parameters.
@@ -106,31 +112,52 @@ class RydbergTask:
 
     # ------------------------------------------------------------------ step functions
     def decode(
-        self, action: Any, p_max: Any, batch_shape: tuple[int, ...] = ()
+        self,
+        action: Any,
+        p_max: Any,
+        batch_shape: tuple[int, ...] = (),
+        *,
+        check_values: bool = True,
+        dtype: Any = None,
     ) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
         """Validate and decode an action of batch shape ``batch_shape`` into ``(W, phi)``.
 
         Args:
             action: Box action ``[*batch, 2 Nt K + N]`` or, for discrete phases, a dict with
-                ``"precoder"`` ``[*batch, 2 Nt K]`` and integer ``"phases"`` ``[*batch, N]``.
+                ``"precoder"`` ``[*batch, 2 Nt K]`` and integer ``"phases"`` ``[*batch, N]``
+                (NumPy, or torch tensors).
             p_max: power budget (W), broadcastable to ``batch_shape``.
             batch_shape: expected leading axes.
+            check_values, dtype: torch only, see :func:`~isac_env.codecs.split_action`.
 
         Returns:
-            ``W`` complex128 ``[*batch, Nt, K]`` with ``||W||_F^2 = p_max``, ``phi`` ``[*batch, N]``.
+            ``W`` complex ``[*batch, Nt, K]`` with ``||W||_F^2 = p_max``, ``phi`` ``[*batch, N]``
+            (complex128 for NumPy; the action's or ``dtype``'s precision for torch).
 
         Raises:
             ValueError: wrong structure or shape, non-finite entries, phase indices off the grid.
         """
         bits = self.env_config.phase_bits
-        a_w, phi = codecs.split_action(action, self.n_w, self.N, bits, self.phase_mode, batch_shape)
+        kw = {"check_values": check_values, "dtype": dtype}
+        a_w, phi = codecs.split_action(action, self.n_w, self.N, bits, self.phase_mode, batch_shape, **kw)
         W = codecs.decode_precoder(a_w, self.Nt, self.K, p_max)
         return W, phi
 
+    def step_terms(self, scenario: rar.RydbergScenario, phi: NDArray[np.complex128]) -> dict[str, Any] | None:
+        """The phase terms (:func:`~isac_env.physics.rar.phi_terms`) that a step shares between
+        :meth:`metrics` and :meth:`observe_csi`, or ``None`` where the observation does not use them
+        (``obs_mode="full"``). With them a step reads ``H_RU`` once."""
+        return rar.phi_terms(scenario, phi) if self.env_config.obs_mode == "effective" else None
+
     def metrics(
-        self, scenario: rar.RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]
+        self,
+        scenario: rar.RydbergScenario,
+        W: NDArray[np.complex128],
+        phi: NDArray[np.complex128],
+        terms: dict[str, Any] | None = None,
     ) -> dict[str, NDArray[np.float64]]:
-        """Task metrics of ``(W, phi)`` (``info["metrics"]``), float64 arrays over the batch.
+        """Task metrics of ``(W, phi)`` (``info["metrics"]``), float64 arrays over the batch
+        (``terms``: :meth:`step_terms` of ``(scenario, phi)``, if computed).
 
         ``sum_rate`` (bit/s/Hz), ``sinr`` / ``rate`` ``[..., K]``, ``crb_trace`` (rad^2),
         ``power_w``, ``power_dbm``, ``crb_violation = max(0, tr CRB / eps - 1)``.
@@ -140,16 +167,17 @@ class RydbergTask:
         (values under the cap are unchanged), and ``power_dbm`` is floored at -2970 dBm (1e-300 W;
         only ``W = 0``, which no action decodes to, reaches it), so every metric is finite.
         """
-        m = rar.evaluate(scenario, W, phi)
-        eps = np.asarray(scenario.eps)
+        m = rar.evaluate(scenario, W, phi, terms)
+        xp = namespace(m["power_w"])
+        eps = np.asarray(scenario.eps) if is_numpy(xp) else scenario.eps
         return {
             "sum_rate": m["sum_rate"],
             "sinr": m["sinr"],
             "rate": m["rate"],
-            "crb_trace": np.minimum(m["crb_trace"], (1.0 + COST_CAP) * eps),
+            "crb_trace": xp.minimum(m["crb_trace"], (1.0 + COST_CAP) * eps),
             "power_w": m["power_w"],
-            "power_dbm": 10.0 * np.log10(np.maximum(m["power_w"], 1e-300)) + 30.0,
-            "crb_violation": np.minimum(m["crb_violation"], COST_CAP),
+            "power_dbm": 10.0 * xp.log10(xp.maximum(m["power_w"], power_floor(xp, m["power_w"]))) + 30.0,
+            "crb_violation": xp.minimum(m["crb_violation"], COST_CAP),
         }
 
     def reward(self, metrics: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
@@ -166,20 +194,23 @@ class RydbergTask:
         float64 ``[..., K + 1]``.
         """
         s = scenario
+        xp = namespace(s.H_BR)
         nb = s.H_BR.ndim - 2
         if self.env_config.obs_mode == "full":
             sc = s.obs_scale
             K = self.K
-            return np.concatenate(
+            feats = xp.concat(
                 [
                     cplx_features(s.H_BR, sc[..., 0, None, None], nb),
                     cplx_features(s.H_RU, sc[..., 1 : 1 + K, None, None], nb),
                     cplx_features(s.H_BU, sc[..., 1 + K :, None, None], nb),
                 ],
                 axis=-1,
-            ).astype(np.float32)
+            )
+            return xp.astype(feats, xp.float32, copy=False)
         s_h, s_v = rar.observation_scales(s)
-        return np.concatenate([s_h, np.asarray(s_v)[..., None]], axis=-1)
+        s_v = np.asarray(s_v) if is_numpy(xp) else s_v
+        return xp.concat([s_h, s_v[..., None]], axis=-1)
 
     def observe(
         self,
@@ -187,6 +218,7 @@ class RydbergTask:
         features: NDArray[np.floating],
         phi_prev: NDArray[np.complex128],
         metrics: dict[str, Any] | None,
+        terms: dict[str, Any] | None = None,
     ) -> NDArray[np.float32]:
         """Observation ``[..., n_csi + K + 2]`` float32 (see :class:`RydbergISACEnv`).
 
@@ -195,28 +227,37 @@ class RydbergTask:
             features: :meth:`scenario_features` of ``scenario``.
             phi_prev: the last played phases ``[..., N]`` (ones after a reset).
             metrics: the last step's :meth:`metrics` or ``None`` after a reset (zero tail).
+            terms: :meth:`step_terms` of ``(scenario, phi_prev)``, if the step computed them.
         """
-        return np.concatenate(
-            [self.observe_csi(scenario, features, phi_prev), self.observe_tail(scenario, metrics)], axis=-1
+        xp = namespace(scenario.H_BR)
+        return xp.concat(
+            [self.observe_csi(scenario, features, phi_prev, terms), self.observe_tail(scenario, metrics)],
+            axis=-1,
         )
 
     def observe_csi(
-        self, scenario: rar.RydbergScenario, features: NDArray[np.floating], phi_prev: NDArray[np.complex128]
+        self,
+        scenario: rar.RydbergScenario,
+        features: NDArray[np.floating],
+        phi_prev: NDArray[np.complex128],
+        terms: dict[str, Any] | None = None,
     ) -> NDArray[np.float32]:
         """Channel part ``[..., n_csi]`` of the observation (constant within a static episode for
-        ``obs_mode="full"``)."""
+        ``obs_mode="full"``); ``terms``: :meth:`step_terms` of ``(scenario, phi_prev)``, if computed."""
         if self.env_config.obs_mode == "full":
             return features  # type: ignore[return-value]
         s = scenario
+        xp = namespace(s.H_BR)
         nb = s.H_BR.ndim - 2
         K = self.K
         s_h, s_v = features[..., :K], features[..., K]
-        H = effective_channel(s.H_BU, s.H_RU, s.H_BR, phi_prev)
-        v = rar.sensing_vectors_of(s, phi_prev)[..., 0]
-        return np.concatenate(
+        terms = terms or rar.phi_terms(s, phi_prev)
+        H, v = terms["H_eff"], terms["V"][..., 0]
+        feats = xp.concat(
             [cplx_features(H, s_h[..., :, None, None], nb), cplx_features(v, s_v[..., None], nb)],
             axis=-1,
-        ).astype(np.float32)
+        )
+        return xp.astype(feats, xp.float32, copy=False)
 
     def observe_tail(
         self, scenario: rar.RydbergScenario, metrics: dict[str, Any] | None
@@ -225,13 +266,23 @@ class RydbergTask:
         (zeros for ``metrics=None``)."""
         s = scenario
         K = self.K
+        xp = namespace(s.H_BR)
+        numpy = is_numpy(xp)
+        batch = tuple(s.H_BR.shape[:-2])
         if metrics is None:
-            return np.zeros((*s.H_BR.shape[:-2], K + 2), dtype=np.float32)
-        tail = np.empty((*s.H_BR.shape[:-2], K + 2))
-        tail[..., :K] = np.asarray(metrics["rate"]) / 10.0
-        tail[..., K] = np.log10(np.asarray(metrics["crb_trace"]) / s.eps)
-        tail[..., K + 1] = np.log1p(metrics["crb_violation"])
-        return tail.clip(-OBS_BOUND, OBS_BOUND).astype(np.float32)
+            if numpy:
+                return np.zeros((*batch, K + 2), dtype=np.float32)
+            return xp.zeros((*batch, K + 2), dtype=xp.float32, device=s.H_BR.device)
+        asarray = np.asarray if numpy else (lambda x: x)  # the single env passes lists and floats
+        rate = asarray(metrics["rate"]) / 10.0
+        log_crb = xp.log10(asarray(metrics["crb_trace"]) / s.eps)
+        log_cost = xp.log1p(metrics["crb_violation"])
+        if numpy:  # in place: broadcasts the single env's scalars, cheaper than concatenating
+            tail = np.empty((*batch, K + 2))
+            tail[..., :K], tail[..., K], tail[..., K + 1] = rate, log_crb, log_cost
+            return tail.clip(-OBS_BOUND, OBS_BOUND).astype(np.float32)
+        tail = xp.concat([rate, log_crb[..., None], log_cost[..., None]], axis=-1)
+        return xp.astype(xp.clip(tail, -OBS_BOUND, OBS_BOUND), xp.float32, copy=False)
 
 
 class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
@@ -344,7 +395,8 @@ class RydbergISACEnv(ISACEnv[rar.RydbergScenario]):
     def _evaluate(
         self, scenario: rar.RydbergScenario, W: NDArray[np.complex128], phi: NDArray[np.complex128]
     ) -> dict[str, Any]:
-        m = self.task.metrics(scenario, W, phi)
+        self._terms = self.task.step_terms(scenario, phi)
+        m = self.task.metrics(scenario, W, phi, self._terms)
         self._phi_prev = phi
         return {k: (v.tolist() if k in _PER_USER else float(v)) for k, v in m.items()}
 

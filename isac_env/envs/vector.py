@@ -380,13 +380,38 @@ class _TaskVectorEnv(ISACVectorEnv[ScenarioT]):
     """
 
     task: Any
+    #: the torch vector env that ``backend="torch"`` builds instead (:mod:`isac_env.envs.torch_vector`)
+    _torch_class: ClassVar[str] = ""
+
+    def __new__(cls, *args: Any, backend: str = "numpy", **kwargs: Any) -> Any:
+        """``backend="torch"`` returns the task's torch vector env (built with the same arguments);
+        ``"numpy"`` (default) this NumPy env. torch is imported only for ``"torch"``."""
+        if backend == "torch":
+            from . import torch_vector
+
+            return getattr(torch_vector, cls._torch_class)(*args, **kwargs)
+        if backend != "numpy":
+            raise ValueError(f"backend must be 'numpy' or 'torch', got {backend!r}")
+        return super().__new__(cls)
+
+    @staticmethod
+    def _check_numpy_backend(device: Any, dtype: Any) -> None:
+        """The NumPy backend runs on the CPU in complex128 (``device`` / ``dtype`` may only say so)."""
+        if device is not None and str(device) != "cpu":
+            raise ValueError(f"the NumPy backend runs on the CPU, got device={device!r}; use backend='torch'")
+        if dtype is not None and str(dtype).rsplit(".", 1)[-1].rstrip("'>") != "complex128":
+            raise ValueError(f"the NumPy backend computes in complex128, got dtype={dtype!r}; use 'torch'")
 
     def _init_task_state(self, num_ris: int) -> None:
         self._phi_prev = np.ones((self.num_envs, num_ris), dtype=np.complex128)
         self._effective = self.env_config.obs_mode == "effective"
         self._features: NDArray[np.floating] | None = None
+        #: phase terms of the rows just stepped, reused by the observation (the task's ``step_terms``;
+        #: dropped when any row gets a new scenario, since they belong to the old channels)
+        self._terms: Any = None
 
     def _on_new_scenario(self, rows: Rows, scenario: ScenarioT, reset: bool) -> None:
+        self._terms = None
         if reset:
             self._phi_prev[rows] = 1.0
         feats = self.task.scenario_features(scenario)
@@ -408,7 +433,11 @@ class _TaskVectorEnv(ISACVectorEnv[ScenarioT]):
             assert self._features is not None
             feats = self._features if all_rows else self._features[rows]
             phi = self._phi_prev if all_rows else self._phi_prev[rows]
-            self._obs[rows, :n] = self.task.observe_csi(scenario, feats, phi)
+            terms, self._terms = self._terms, None
+            if terms is None:
+                self._obs[rows, :n] = self.task.observe_csi(scenario, feats, phi)
+            else:
+                self._obs[rows, :n] = self.task.observe_csi(scenario, feats, phi, terms)
         tail = self.task.observe_tail(scenario, metrics)
         if all_rows:
             self._obs[:, n:] = tail
@@ -433,8 +462,15 @@ class RydbergISACVectorEnv(_TaskVectorEnv[rar.RydbergScenario]):
         copy: return a copy of the observation buffer (default). ``False`` returns the internal
             ``[B, D]`` buffer, overwritten by the next call (saves a ``B x D`` copy per step).
         render_mode: must be ``None``.
+        backend: ``"numpy"`` (default, this class) or ``"torch"``: the constructor then returns a
+            :class:`~isac_env.envs.torch_vector.TorchRydbergISACVectorEnv` built with the other
+            arguments (``device``, ``dtype``, ...), e.g. through
+            ``gym.make_vec(id, num_envs=B, backend="torch", device="cuda")``.
+        device, dtype: for ``backend="numpy"`` only ``None`` / ``"cpu"`` and complex128.
         **kwargs: fields of :class:`RydbergISACConfig` / :class:`EnvConfig`.
     """
+
+    _torch_class = "TorchRydbergISACVectorEnv"
 
     def __init__(
         self,
@@ -445,10 +481,14 @@ class RydbergISACVectorEnv(_TaskVectorEnv[rar.RydbergScenario]):
         channel_bank: ChannelBank | str | os.PathLike[str] | None = None,
         copy: bool = True,
         render_mode: str | None = None,
+        backend: str = "numpy",
+        device: Any = None,
+        dtype: Any = None,
         **kwargs: Any,
     ) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
+        self._check_numpy_backend(device, dtype)
         task = RydbergTask.from_kwargs(config, env_config, kwargs)
         super().__init__(
             num_envs, task.env_config, task.observation_space(), task.action_space(), autoreset_mode, copy
@@ -476,7 +516,8 @@ class RydbergISACVectorEnv(_TaskVectorEnv[rar.RydbergScenario]):
         self, rows: Rows, scenario: rar.RydbergScenario, actions: Any
     ) -> tuple[dict[str, NDArray], NDArray[np.float64], dict[str, NDArray], NDArray[np.float64]]:
         W, phi = self.task.decode(actions, scenario.P_max, (rows.size,))
-        metrics = self.task.metrics(scenario, W, phi)
+        self._terms = self.task.step_terms(scenario, phi)
+        metrics = self.task.metrics(scenario, W, phi, self._terms)
         self._phi_prev[rows] = phi
         reward, terms, cost = self.task.reward(metrics)
         return metrics, reward, terms, cost
@@ -501,8 +542,14 @@ class RobustISACVectorEnv(_TaskVectorEnv[robust.RobustScenario]):
         autoreset_mode: ``"NextStep"`` (default), ``"SameStep"`` or ``"Disabled"`` (or the enum).
         copy: return a copy of the observation buffer (default); ``False`` returns the internal one.
         render_mode: must be ``None``.
+        backend: ``"numpy"`` (default, this class) or ``"torch"``
+            (:class:`~isac_env.envs.torch_vector.TorchRobustISACVectorEnv`, see
+            :class:`RydbergISACVectorEnv`).
+        device, dtype: for ``backend="numpy"`` only ``None`` / ``"cpu"`` and complex128.
         **kwargs: fields of :class:`RobustISACConfig` / :class:`EnvConfig`.
     """
+
+    _torch_class = "TorchRobustISACVectorEnv"
 
     def __init__(
         self,
@@ -512,10 +559,14 @@ class RobustISACVectorEnv(_TaskVectorEnv[robust.RobustScenario]):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         copy: bool = True,
         render_mode: str | None = None,
+        backend: str = "numpy",
+        device: Any = None,
+        dtype: Any = None,
         **kwargs: Any,
     ) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
+        self._check_numpy_backend(device, dtype)
         task = RobustTask.from_kwargs(config, env_config, kwargs)
         super().__init__(
             num_envs, task.env_config, task.observation_space(), task.action_space(), autoreset_mode, copy

@@ -12,15 +12,19 @@ The derivative is ``da/dtheta = sign * j * pi * cos(theta) * n * a(theta)``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from ._xp import abs2, as_complex, as_real, expj, namespace
 
 __all__ = ["array_pattern", "steering_vector", "steering_vector_derivative"]
 
 
-def _phase_ramp(theta: ArrayLike, n_elem: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    theta = np.asarray(theta, dtype=np.float64)
-    n = np.arange(n_elem, dtype=np.float64)
+def _phase_ramp(xp: Any, theta: ArrayLike, n_elem: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    theta = as_real(theta, xp)
+    n = xp.arange(n_elem, dtype=theta.dtype, device=None if xp is np else theta.device)
     return theta[..., None], n
 
 
@@ -30,16 +34,18 @@ def steering_vector(
     """ULA steering vector ``a(theta)``.
 
     Args:
-        theta: angle(s) in radians, any shape ``[...]``.
+        theta: angle(s) in radians, any shape ``[...]`` (NumPy or torch; a float32 tensor gives
+            complex64).
         n_elem: number of array elements.
         normalize: divide by ``sqrt(n_elem)`` (BS side in the RAR paper).
         sign: sign of the phase progression (-1: RAR paper, +1: robust paper).
 
     Returns:
-        complex128 array ``[..., n_elem]``.
+        complex ``[..., n_elem]`` (complex128 on NumPy).
     """
-    th, n = _phase_ramp(theta, n_elem)
-    a = np.exp(1j * sign * np.pi * n * np.sin(th))
+    xp = namespace(theta)
+    th, n = _phase_ramp(xp, theta, n_elem)
+    a = expj(xp, sign * np.pi * n * xp.sin(th))  # = exp(j sign pi n sin(theta)), fast on torch
     if normalize:
         a = a / np.sqrt(n_elem)
     return a
@@ -48,10 +54,11 @@ def steering_vector(
 def steering_vector_derivative(
     theta: ArrayLike, n_elem: int, *, normalize: bool = False, sign: float = -1.0
 ) -> NDArray[np.complex128]:
-    """Angle derivative ``da(theta)/dtheta``, complex128 ``[..., n_elem]`` (per radian)."""
-    th, n = _phase_ramp(theta, n_elem)
-    a = steering_vector(theta, n_elem, normalize=normalize, sign=sign)
-    return 1j * sign * np.pi * np.cos(th) * n * a
+    """Angle derivative ``da(theta)/dtheta``, complex ``[..., n_elem]`` (per radian; NumPy or torch)."""
+    xp = namespace(theta)
+    th, n = _phase_ramp(xp, theta, n_elem)
+    a = steering_vector(th[..., 0], n_elem, normalize=normalize, sign=sign)
+    return 1j * sign * np.pi * xp.cos(th) * n * a
 
 
 def array_pattern(
@@ -64,16 +71,17 @@ def array_pattern(
     ``conj(a(theta; sign)) = a(theta; -sign)``).
 
     Args:
-        theta: angle grid (rad), ``[A]`` (or broadcastable against the batch as ``[..., A]``).
+        theta: angle grid (rad), ``[A]`` (or broadcastable against the batch as ``[..., A]``);
+            a NumPy grid is converted to the backend of ``weights``.
         weights: excitations ``[..., n_elem, S]`` (e.g. a precoder ``W`` ``[..., Nt, K]``: one
             pattern per stream), any amplitude unit ``u``.
         normalize: use the ``1/sqrt(n_elem)``-normalised steering vector.
         sign: phase-progression sign of :func:`steering_vector`.
 
     Returns:
-        float64 ``[..., A, S]`` in ``u^2`` (W for a precoder in sqrt(W)).
+        real ``[..., A, S]`` in ``u^2`` (W for a precoder in sqrt(W)), NumPy (float64) or torch.
     """
-    w = np.asarray(weights, dtype=np.complex128)
-    a = steering_vector(theta, w.shape[-2], normalize=normalize, sign=sign)  # [..., A, n]
-    g = a @ w  # [..., A, S]
-    return g.real**2 + g.imag**2
+    xp = namespace(weights)
+    w = as_complex(weights, xp)
+    a = steering_vector(as_real(theta, xp, w), w.shape[-2], normalize=normalize, sign=sign)  # [..., A, n]
+    return abs2(a @ w)  # [..., A, S]

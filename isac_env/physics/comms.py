@@ -2,6 +2,9 @@
 
 RAR task: SINR (23) and sum utility (24) of the rar_isac spec, the energy-sum SINR over the M
 cells of each Rydberg receiver. The MISO SINR of the robust task is the special case ``M = 1``.
+
+Every function takes NumPy arrays (complex128/float64, the reference) or torch tensors (CPU or
+CUDA, complex64/complex128, differentiable by autograd); the dtypes below name the NumPy case.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from ._xp import namespace, tall_matmul
 from .rydberg import distortion_power
 
 __all__ = [
@@ -70,7 +74,10 @@ def link_gains_factored(
     Nt = H_BU.shape[-1]
     X = phi[..., :, None] * (H_BR @ W)  # [..., N, K']: diag(phi) H_BR W
     # (K M) x N and (K M) x Nt products: one BLAS call per batch element
-    G = H_BU.reshape(*H_BU.shape[:-3], K * M, Nt) @ W + H_RU.reshape(*H_RU.shape[:-3], K * M, N) @ X
+    xp = namespace(H_RU)
+    G = tall_matmul(xp, H_BU.reshape(*H_BU.shape[:-3], K * M, Nt), W) + tall_matmul(
+        xp, H_RU.reshape(*H_RU.shape[:-3], K * M, N), X
+    )
     return G.reshape(*G.shape[:-2], K, M, G.shape[-1])
 
 
@@ -113,7 +120,7 @@ def channel_covariances(H_eff: NDArray[np.complex128]) -> NDArray[np.complex128]
     Returns:
         complex128 ``[..., K, Nt, Nt]``.
     """
-    return np.conj(np.swapaxes(H_eff, -1, -2)) @ H_eff
+    return H_eff.mT.conj() @ H_eff
 
 
 def link_energies_from_covariances(
@@ -132,7 +139,7 @@ def link_energies_from_covariances(
         float64 ``[..., K, K]`` (user k, stream i).
     """
     QW = Q @ W[..., None, :, :]  # [..., K, Nt, K]: Q_k w_i
-    return np.sum(np.conj(W)[..., None, :, :] * QW, axis=-2).real
+    return (W.conj()[..., None, :, :] * QW).sum(axis=-2).real
 
 
 def sinr_from_covariances(
@@ -201,7 +208,7 @@ def rar_noise(
         raise ValueError(f"rsr_model must be 'linear' or 'distortion', got {rsr_model!r}")
     if b is None:
         raise ValueError("rsr_model='distortion' needs the LO field b")
-    cell_power = np.sum(G.real**2 + G.imag**2, axis=-1) + sigma_q2[..., None]
+    cell_power = (G.real**2 + G.imag**2).sum(axis=-1) + sigma_q2[..., None]
     return noise + distortion_power(cell_power, b)
 
 
@@ -221,9 +228,9 @@ def sinr_rar_from_gains(
 
 def rate_bps_hz(sinr: NDArray[np.float64]) -> NDArray[np.float64]:
     """Per-user rate ``log2(1 + SINR)`` in bit/s/Hz (divide by log2(e) for nats)."""
-    return np.log2(1.0 + sinr)
+    return namespace(sinr).log2(1.0 + sinr)
 
 
 def sum_rate_bps_hz(sinr: NDArray[np.float64]) -> NDArray[np.float64]:
     """Sum utility ``U_com`` (24) in bit/s/Hz: ``sum_k log2(1 + SINR_k)``; ``[...]``."""
-    return np.sum(np.log2(1.0 + sinr), axis=-1)
+    return rate_bps_hz(sinr).sum(axis=-1)

@@ -8,6 +8,10 @@ function ``F`` we return both ``dF/dx`` and ``dF/dx^*``.
 All functions are pure and batched over leading axes: ``V [..., Nt, 3]``, ``W [..., Nt, K]``,
 ``phi [..., N]``, ``H_eff [..., K, M, Nt]``. They reuse :mod:`.sensing` and :mod:`.comms` for the
 metric values ("physics once") and add only derivatives.
+
+Backends: NumPy (the reference) or torch tensors (complex64/complex128, CPU or CUDA). With torch,
+autograd gives the same gradients (``z.grad = 2 grad_{z^*}`` for a real loss, see
+``tests/physics/test_backend_rar.py``); these closed forms remain the reference and the fast path.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._xp import as_complex, as_real, namespace
 from .comms import link_gains
 from .rar import RydbergScenario, effective_channels, sensing_vectors_of
 from .rydberg import distortion_power
-from .sensing import fim_matrices, fim_terms, schur_fim
+from .sensing import _alpha_columns, _is_one, fim_matrices, fim_terms, schur_fim
 
 __all__ = [
     "crb_trace_gradients",
@@ -49,7 +54,7 @@ def sensing_jacobians(
     """Jacobians of ``v_t`` and ``v_R`` w.r.t. phi (spec 4.2, 4.4): ``S = H_BR^T diag(h_rt)``,
     ``S' = H_BR^T diag(dh_rt)``, each ``[..., Nt, N]``; ``v_t = h_dt + S phi``, ``v_R = S' phi``,
     and ``v_B`` does not depend on phi. All are holomorphic in phi."""
-    Ht = np.swapaxes(H_BR, -1, -2)
+    Ht = H_BR.mT
     return Ht * h_rt[..., None, :], Ht * dh_rt[..., None, :]
 
 
@@ -76,17 +81,18 @@ def fim_terms_phi_gradients(
         ``(F, dF, dF_conj)``: ``F [..., 6]`` equal to :func:`.sensing.fim_terms`, and
         ``dF = dF/dphi``, ``dF_conj = dF/dphi^*``, each ``[..., 6, N]``.
     """
+    xp = namespace(V, W)
     F = fim_terms(V, W, alpha)
-    Vc = np.conj(V)
-    G0 = np.swapaxes(Vc, -1, -2) @ V  # g_xy = x^H y
-    U = np.swapaxes(W, -1, -2) @ V
-    G1 = np.conj(np.swapaxes(U, -1, -2)) @ U  # r_xy = x^H conj(R) y
-    RVc = W @ np.conj(U)  # R conj(V), [..., Nt, 3]
-    St, SRt = np.swapaxes(S, -1, -2), np.swapaxes(S_R, -1, -2)
+    Vc = V.conj()
+    G0 = Vc.mT @ V  # g_xy = x^H y
+    U = W.mT @ V
+    G1 = U.mT.conj() @ U  # r_xy = x^H conj(R) y
+    RVc = W @ U.conj()  # R conj(V), [..., Nt, 3]
+    St, SRt = S.mT, S_R.mT
     # dg[x][y] = J_y^T conj(v_x); dr[x][y] = J_y^T R conj(v_x), each [..., N]; zero for y = B.
     P0, PR = St @ Vc, SRt @ Vc  # [..., N, 3]
     Q0, QR = St @ RVc, SRt @ RVc
-    zero = np.zeros(P0.shape[:-1], dtype=np.complex128)
+    zero = xp.zeros_like(P0[..., 0])
 
     def dg(x: int, y: int) -> NDArray[np.complex128]:
         return P0[..., x] if y == _O else (PR[..., x] if y == _R else zero)
@@ -101,15 +107,14 @@ def fim_terms_phi_gradients(
         for x, y, u, v in terms:
             g, r = G0[..., x, y, None], G1[..., u, v, None]
             d = d + dg(x, y) * r + g * dr(u, v)
-            dc = dc + np.conj(dg(y, x)) * r + g * np.conj(dr(v, u))
+            dc = dc + dg(y, x).conj() * r + g * dr(v, u).conj()
         dF.append(d)
         dFc.append(dc)
-    ac = np.conj(np.asarray(alpha, dtype=np.complex128))[..., None]
-    dF_arr, dFc_arr = np.stack(dF, axis=-2), np.stack(dFc, axis=-2)
-    for i in (2, 4):
-        dF_arr[..., i, :] *= ac
-        dFc_arr[..., i, :] *= ac
-    return F, dF_arr, dFc_arr
+    dF_arr, dFc_arr = xp.stack(dF, axis=-2), xp.stack(dFc, axis=-2)
+    if _is_one(alpha):
+        return F, dF_arr, dFc_arr
+    cols = _alpha_columns(xp, alpha, dF_arr)[..., :, None]  # alpha^* on F3 and F5
+    return F, dF_arr * cols, dFc_arr * cols
 
 
 def real_part_gradient(
@@ -125,7 +130,7 @@ def real_part_gradient(
         ``[..., N]``. Example: ``Psi = sum_i |F_i + d_i|^2`` has ``gamma_i = 2 conj(F_i + d_i)``.
     """
     g = gamma[..., :, None]
-    return 0.5 * np.sum(g * dF_conj + np.conj(g) * np.conj(dF), axis=-2)
+    return 0.5 * (g * dF_conj + g.conj() * dF.conj()).sum(axis=-2)
 
 
 def trace_inv_schur(
@@ -147,31 +152,33 @@ def trace_inv_schur(
         ``(h [...], gamma [..., 6])``; ``h = inf`` (and ``gamma = 0``) where ``A_s`` is not
         positive definite.
     """
+    xp = namespace(G)
     A = schur_fim(G, alpha)
-    a2 = np.abs(np.asarray(alpha, dtype=np.complex128)) ** 2
+    a2 = xp.abs(as_complex(alpha, xp, G)) ** 2
     a11, a12, a22 = A[..., 0, 0], A[..., 0, 1], A[..., 1, 1]
     det = a11 * a22 - a12**2
-    ok = (det > 0) & (a11 > 0) & np.isfinite(det)
-    safe = np.where(ok, det, 1.0)
+    ok = (det > 0) & (a11 > 0) & xp.isfinite(det)
+    safe = xp.where(ok, det, 1.0)
     i11, i12, i22 = a22 / safe, -a12 / safe, a11 / safe
-    h = np.where(ok, i11 + i22, np.inf)
+    h = xp.where(ok, i11 + i22, xp.inf)
     e11 = i11 * i11 + i12 * i12
     e12 = i11 * i12 + i12 * i22
     e22 = i12 * i12 + i22 * i22
     G3, G5, G6 = G[..., 2], G[..., 4], G[..., 5].real
-    q11, q22, q12 = np.abs(G3) ** 2, np.abs(G5) ** 2, (G3 * np.conj(G5)).real
-    gamma = np.stack(
+    q11, q22, q12 = xp.abs(G3) ** 2, xp.abs(G5) ** 2, (G3 * G5.conj()).real
+    zero = xp.zeros_like(G3)  # complex zero of G's dtype: the real sensitivities as complex
+    gamma = xp.stack(
         [
-            -a2 * e11 + 0j,
-            -2.0 * a2 * e12 + 0j,
-            (2.0 / G6) * (e11 * np.conj(G3) + e12 * np.conj(G5)),
-            -a2 * e22 + 0j,
-            (2.0 / G6) * (e22 * np.conj(G5) + e12 * np.conj(G3)),
-            -(e11 * q11 + 2.0 * e12 * q12 + e22 * q22) / G6**2 + 0j,
+            -a2 * e11 + zero,
+            -2.0 * a2 * e12 + zero,
+            (2.0 / G6) * (e11 * G3.conj() + e12 * G5.conj()),
+            -a2 * e22 + zero,
+            (2.0 / G6) * (e22 * G5.conj() + e12 * G3.conj()),
+            -(e11 * q11 + 2.0 * e12 * q12 + e22 * q22) / G6**2 + zero,
         ],
         axis=-1,
     )
-    return h, np.where(ok[..., None], gamma, 0.0)
+    return h, xp.where(ok[..., None], gamma, zero[..., None])
 
 
 def crb_trace_gradients(
@@ -189,13 +196,14 @@ def crb_trace_gradients(
     V = sensing_vectors_of(s, phi)
     S, S_R = sensing_jacobians(s.H_BR, s.h_rt, s.dh_rt)
     F, dF, dFc = fim_terms_phi_gradients(V, S, S_R, W, s.alpha_t)
-    scale = np.asarray(2.0 * s.L / s.sigma_r2)  # G = c_r L (F / L): full FIM units
+    xp = namespace(F)
+    scale = 2.0 * as_real(s.L, xp, F) / as_real(s.sigma_r2, xp, F)  # G = c_r L (F / L): full FIM units
     h, gamma = trace_inv_schur(F * scale[..., None], s.alpha_t)
     gamma = gamma * scale[..., None]  # sensitivities w.r.t. F / L
     grad_phi = real_part_gradient(gamma, dF, dFc)
     A = fim_matrices(V, s.alpha_t)  # [..., 6, Nt, Nt], F_i / L = tr(A_i R_x)
     g = gamma[..., :, None, None]
-    M = 0.5 * np.sum(g * A + np.conj(g) * np.conj(np.swapaxes(A, -1, -2)), axis=-3)
+    M = 0.5 * (g * A + g.conj() * A.mT.conj()).sum(axis=-3)
     return h, M @ W, grad_phi
 
 
@@ -204,10 +212,12 @@ def rar_noise_power(
 ) -> NDArray[np.float64]:
     """Denominator noise of SINR (23): ``M sigma_q,k^2`` plus, for ``rsr_model="distortion"``,
     the readout distortion ``Delta_k`` (spec 3.1) at the link gains ``G [..., K, M, K]``; ``[..., K]``."""
+    xp = namespace(G)
+    sigma_q2 = as_real(sigma_q2, xp, G)
     M = G.shape[-2]
-    noise = M * np.asarray(sigma_q2)
+    noise = M * sigma_q2
     if rsr_model == "distortion":
-        cell_power = np.sum(G.real**2 + G.imag**2, axis=-1) + np.asarray(sigma_q2)[..., None]
+        cell_power = (G.real**2 + G.imag**2).sum(axis=-1) + sigma_q2[..., None]
         noise = noise + distortion_power(cell_power, b)
     return noise
 
@@ -234,20 +244,21 @@ def sum_rate_gradients_from_channels(
     Returns:
         ``(U_nats [...], grad_W [..., Nt, K], grad_phi [..., N])``.
     """
+    xp = namespace(H_eff, W)
     G = link_gains(H_eff, W)  # [..., K, M, K]
-    E = np.sum(G.real**2 + G.imag**2, axis=-2)
-    S = np.diagonal(E, axis1=-2, axis2=-1)
-    T = np.sum(E, axis=-1) + noise
+    E = (G.real**2 + G.imag**2).sum(axis=-2)
+    S = E.diagonal(0, -2, -1)
+    T = E.sum(axis=-1) + noise
     K = E.shape[-1]
-    eye = np.eye(K, dtype=bool)
-    coef = 1.0 / T[..., :, None] - np.where(eye, 0.0, 1.0) / (T - S)[..., :, None]  # [..., k, i]
-    U = np.sum(np.log(T) - np.log(T - S), axis=-1)
+    off = as_real(1.0 - np.eye(K), xp, T)  # [i != k]
+    coef = 1.0 / T[..., :, None] - off / (T - S)[..., :, None]  # [..., k, i]
+    U = xp.sum(xp.log(T) - xp.log(T - S), axis=-1)
     Gc = G * coef[..., :, None, :]  # [..., K, M, K]
-    HeH = np.conj(np.swapaxes(H_eff, -1, -2))  # [..., K, Nt, M]
-    grad_W = np.sum(HeH @ Gc, axis=-3)  # [..., Nt, K]
+    HeH = H_eff.mT.conj()  # [..., K, Nt, M]
+    grad_W = (HeH @ Gc).sum(axis=-3)  # [..., Nt, K]
     q = H_BR @ W  # [..., N, K]
-    Z = np.conj(np.swapaxes(H_RU, -1, -2)) @ Gc  # [..., K, N, K]
-    grad_phi = np.sum(np.conj(q)[..., None, :, :] * Z, axis=(-3, -1))
+    Z = H_RU.mT.conj() @ Gc  # [..., K, N, K]
+    grad_phi = (q.conj()[..., None, :, :] * Z).sum(axis=(-3, -1))
     return U, grad_W, grad_phi
 
 

@@ -28,17 +28,22 @@ margins (>= 0 means the restriction holds) and a ``certified`` flag.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
+import array_api_compat
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from ..config import ROBUST_RESTRICTIONS, RobustISACConfig
+from ._xp import as_complex, as_real, asarray_like, einsum, namespace, real_dtype, to_backend
 from .arrays import array_pattern, steering_vector, steering_vector_derivative
 from .channels import complex_normal, complex_normal_from_standard, path_loss, rician_channel
 from .comms import link_gains, rate_bps_hz, sinr_from_gains
+from .random import as_field, is_batch_generator, namespace_of
+from .random import batch_shape as rng_batch_shape
 from .rar import transmit_power_w
 from .sensing import doa_crb_known_alpha, sensing_gain
 from .units import db_to_lin, dbm_to_w
@@ -123,6 +128,12 @@ class RobustScenario:
     ``[..., K, N, Nt]``, ``alpha_true`` ``[..., T]``, one draw of the errors around the estimates.
 
     ``restriction`` selects the default safe-approximation variant (config ``restriction``).
+
+    Backends: the fields are NumPy arrays (the default: copied and made read-only, complex128 /
+    float64 as drawn) or torch tensors on one device (when ``h_d_hat`` is a tensor: every other
+    field is converted to its device and precision, complex fields to ``h_d_hat``'s complex dtype,
+    real fields to the matching real dtype; tensors of that dtype are kept, not copied, so an
+    autograd graph through a field survives). :meth:`to` converts a whole scenario.
     """
 
     h_d_hat: NDArray[np.complex128]
@@ -160,10 +171,16 @@ class RobustScenario:
     restriction: str = "la_full"
 
     def __post_init__(self) -> None:
-        for name in _ARRAY_FIELDS:
-            arr = np.array(getattr(self, name), copy=True)
-            arr.flags.writeable = False
-            object.__setattr__(self, name, arr)
+        ref = self.h_d_hat
+        if array_api_compat.is_torch_array(ref):
+            for name in _ARRAY_FIELDS:
+                x = to_backend(getattr(self, name), "torch", device=ref.device, dtype=ref.dtype)
+                object.__setattr__(self, name, x)
+        else:
+            for name in _ARRAY_FIELDS:
+                arr = np.array(getattr(self, name), copy=True)
+                arr.flags.writeable = False
+                object.__setattr__(self, name, arr)
         if self.restriction not in ROBUST_RESTRICTIONS:
             raise ValueError(f"restriction must be one of {ROBUST_RESTRICTIONS}, got {self.restriction!r}")
 
@@ -184,23 +201,42 @@ class RobustScenario:
         """Index the leading batch axis."""
         return dataclasses.replace(self, **{n: getattr(self, n)[idx] for n in _ARRAY_FIELDS})
 
+    def to(self, backend: str, *, device: Any = None, dtype: Any = None) -> RobustScenario:
+        """The scenario with every array field converted to ``backend`` (``"numpy"`` or ``"torch"``).
+
+        Args:
+            backend: ``"numpy"`` (the reference) or ``"torch"``.
+            device: torch device (default: the tensors' own device, ``"cpu"`` from NumPy).
+            dtype: the complex dtype of the target precision (NumPy's or torch's ``complex64`` /
+                ``complex128``); complex fields get it, real fields the matching real dtype
+                (``float32`` / ``float64``). ``None`` keeps the current precision.
+
+        A NumPy -> torch -> NumPy round trip at the same precision is exact.
+        """
+        conv = {n: to_backend(getattr(self, n), backend, device=device, dtype=dtype) for n in _ARRAY_FIELDS}
+        return dataclasses.replace(self, **conv)
+
 
 def stack_scenarios(scenarios: list[RobustScenario]) -> RobustScenario:
-    """Stack unbatched scenarios along a new leading batch axis."""
+    """Stack unbatched scenarios (all of one backend) along a new leading batch axis."""
     first = scenarios[0]
+    xp = namespace(first.h_d_hat)
     return dataclasses.replace(
-        first, **{n: np.stack([getattr(s, n) for s in scenarios]) for n in _ARRAY_FIELDS}
+        first, **{n: xp.stack([getattr(s, n) for s in scenarios]) for n in _ARRAY_FIELDS}
     )
 
 
 def v_from_phi(phi: ArrayLike) -> NDArray[np.complex128]:
-    """Paper RIS vector ``v = conj(phi)`` from the codecs' reflection vector ``phi`` ``[..., N]``."""
-    return np.conj(np.asarray(phi, dtype=np.complex128))
+    """Paper RIS vector ``v = conj(phi)`` from the codecs' reflection vector ``phi`` ``[..., N]``
+    (NumPy: complex128; torch: the complex dtype of ``phi``'s precision)."""
+    xp = namespace(phi)
+    return xp.conj(as_complex(phi, xp))
 
 
 def phi_from_v(v: ArrayLike) -> NDArray[np.complex128]:
-    """Reflection vector ``phi = conj(v)`` (``Theta = diag(phi)``) from the paper's ``v``."""
-    return np.conj(np.asarray(v, dtype=np.complex128))
+    """Reflection vector ``phi = conj(v)`` (``Theta = diag(phi)``) from the paper's ``v`` (NumPy or torch)."""
+    xp = namespace(v)
+    return xp.conj(as_complex(v, xp))
 
 
 # --------------------------------------------------------------------------- sampling
@@ -209,21 +245,24 @@ def _ris_angle(direction: NDArray[np.float64]) -> NDArray[np.float64]:
 
     [A] The RIS is a ULA along the x axis (a wall at ``y = ris_y_m`` facing the BS and the users), so
     its phase progression is ``cos psi`` with ``psi = atan2(dy, dx)``; ``steering_vector`` uses
-    ``sin``, hence the angle ``pi/2 - psi``.
+    ``sin``, hence the angle ``pi/2 - psi``. NumPy or torch.
     """
-    return np.pi / 2 - np.arctan2(direction[..., 1], direction[..., 0])
+    xp = namespace(direction)
+    return np.pi / 2 - xp.atan2(direction[..., 1], direction[..., 0])
 
 
 def _uniform_disk(
-    rng: np.random.Generator, n: int, center: tuple[float, float], r_max: float, r_min: float = 0.0
+    rng: Any, n: int, center: tuple[float, float], r_max: float, r_min: float = 0.0
 ) -> NDArray[np.float64]:
-    """``n`` points uniform (in area) in the annulus ``r_min <= r <= r_max`` around ``center``."""
-    r = np.sqrt(rng.uniform(r_min**2, r_max**2, n))
+    """``n`` points ``[..., n, 2]`` uniform (in area) in the annulus ``r_min <= r <= r_max`` around
+    ``center`` (NumPy generator: ``[n, 2]`` float64; ``BatchGenerator``: ``[B, n, 2]``)."""
+    xp = namespace_of(rng)
+    r = xp.sqrt(rng.uniform(r_min**2, r_max**2, n))
     ang = rng.uniform(0.0, 2.0 * np.pi, n)
-    return np.asarray(center) + r[:, None] * np.stack([np.cos(ang), np.sin(ang)], axis=-1)
+    return as_real(center, xp, r) + r[..., :, None] * xp.stack([xp.cos(ang), xp.sin(ang)], axis=-1)
 
 
-def _geometry(config: RobustISACConfig, rng: np.random.Generator) -> dict[str, NDArray[np.float64]]:
+def _geometry(config: RobustISACConfig, rng: Any) -> dict[str, NDArray[np.float64]]:
     """Draw user/target positions (spec section 10) and derive the large-scale quantities."""
     c = config
     user_pos = _uniform_disk(rng, c.num_users, (c.user_center_x_m, c.user_center_y_m), c.user_radius_m)
@@ -234,20 +273,23 @@ def _geometry(config: RobustISACConfig, rng: np.random.Generator) -> dict[str, N
 def _geometry_from_positions(
     config: RobustISACConfig, user_pos: NDArray[np.float64], target_pos: NDArray[np.float64]
 ) -> dict[str, NDArray[np.float64]]:
-    """Angles and large-scale amplitudes of given user ``[K, 2]`` / target ``[T, 2]`` positions (m)."""
+    """Angles and large-scale amplitudes of given user ``[..., K, 2]`` / target ``[..., T, 2]``
+    positions (m), NumPy or torch (``dod_br``, ``doa_br`` and ``amp_g`` are NumPy constants)."""
     c = config
+    xp = namespace(user_pos)
     p_ris = np.array([c.ris_x_m, c.ris_y_m])
-    d_t = np.hypot(target_pos[:, 0], target_pos[:, 1])
+    d_ur = user_pos - (p_ris if xp is np else as_real(p_ris, xp, user_pos))  # RIS -> user [..., K, 2]
+    d_t = xp.hypot(target_pos[..., 0], target_pos[..., 1])
     return {
         "user_pos": user_pos,
         "target_pos": target_pos,
-        "theta": np.arctan2(target_pos[:, 1], target_pos[:, 0]),  # ULA along y, broadside +x [A]
-        "dod_bu": np.arctan2(user_pos[:, 1], user_pos[:, 0]),
-        "aod_ru": _ris_angle(user_pos - p_ris),
+        "theta": xp.atan2(target_pos[..., 1], target_pos[..., 0]),  # ULA along y, broadside +x [A]
+        "dod_bu": xp.atan2(user_pos[..., 1], user_pos[..., 0]),
+        "aod_ru": _ris_angle(d_ur),
         "dod_br": np.arctan2(p_ris[1], p_ris[0]),
         "doa_br": _ris_angle(-p_ris),
-        "amp_d": np.sqrt(path_loss(np.hypot(user_pos[:, 0], user_pos[:, 1]), c.pl_exp_d, c.c0_db)),
-        "amp_r": np.sqrt(path_loss(np.hypot(*(user_pos - p_ris).T), c.pl_exp_r, c.c0_db)),
+        "amp_d": xp.sqrt(path_loss(xp.hypot(user_pos[..., 0], user_pos[..., 1]), c.pl_exp_d, c.c0_db)),
+        "amp_r": xp.sqrt(path_loss(xp.hypot(d_ur[..., 0], d_ur[..., 1]), c.pl_exp_r, c.c0_db)),
         "amp_g": np.sqrt(path_loss(float(np.hypot(*p_ris)), c.pl_exp_g, c.c0_db)),
         # alpha_t ~ CN(0, lambda^2 kappa_RCS / (64 pi^3 d_t^4)) with the BS-target distance (A5)
         "var_alpha": c.wavelength_m**2 * c.rcs_m2 / (64.0 * np.pi**3 * d_t**4),
@@ -263,18 +305,20 @@ def link_angles(config: RobustISACConfig, scenario: RobustScenario) -> dict[str,
     ``conj(a(theta_k))``, received as ``h^H w = a(theta_k)^T w = a(-theta_k)^H w``, so the users appear
     mirrored (only matters with ``rician_d > 0``; the default direct link is Rayleigh).
     RIS side, the direction ``psi = atan2(dy, dx)`` seen from the RIS: ``"ris_users"`` ``[..., K]``
-    and, for reference, ``"ris_bs"`` (where the illumination comes from).
+    and, for reference, ``"ris_bs"`` (where the illumination comes from). Arrays of the scenario's
+    backend and precision.
     """
     c = config
     p_ris = np.array([c.ris_x_m, c.ris_y_m])
-    u = np.asarray(scenario.user_pos)
-    du = u - p_ris
+    xp = namespace(scenario.user_pos)
+    u = as_real(scenario.user_pos, xp)
+    du = u - as_real(p_ris, xp, u)
     return {
-        "bs_target": np.asarray(scenario.theta),
-        "bs_ris": np.asarray(np.arctan2(p_ris[1], p_ris[0])),
-        "bs_users": -np.arctan2(u[..., 1], u[..., 0]),
-        "ris_users": np.arctan2(du[..., 1], du[..., 0]),
-        "ris_bs": np.asarray(np.arctan2(-p_ris[1], -p_ris[0])),
+        "bs_target": as_real(scenario.theta, xp),
+        "bs_ris": as_real(np.arctan2(p_ris[1], p_ris[0]), xp, u),
+        "bs_users": -xp.atan2(u[..., 1], u[..., 0]),
+        "ris_users": xp.atan2(du[..., 1], du[..., 0]),
+        "ris_bs": as_real(np.arctan2(-p_ris[1], -p_ris[0]), xp, u),
     }
 
 
@@ -294,40 +338,54 @@ def beam_patterns(
     estimate's BS-RIS factor) and ``psi = atan2(dy, dx)`` the direction from the RIS (the RIS is a ULA
     along ``x``, so its spatial frequency is ``cos psi``); the convention of the RIS-user LoS
     ``h_r^H = a_N(.)^T``, relative to the power incident on the RIS (sum over k at most ``N``).
-    Dimensionless, linear (``10 log10`` gives dBi).
+    Dimensionless, linear (``10 log10`` gives dBi). NumPy or torch (the grids may stay NumPy).
 
     Args:
         scenario: ``H_BR`` ``[..., N, Nt]``.
         W: precoder ``[..., Nt, K]`` (W in sqrt(W)); phi: reflection vector ``[..., N]`` (``v = conj(phi)``).
         theta_bs: BS angle grid ``[A]`` (rad); psi_ris: RIS direction grid ``[A']`` (rad).
     """
-    W = np.asarray(W, dtype=np.complex128)
-    p_w = np.maximum(transmit_power_w(W), 1e-300)[..., None, None]
+    xp = namespace(W, phi, scenario.H_BR)
+    W = as_complex(W, xp, scenario.H_BR)
+    floor = _power_floor(xp, W)
+    p_w = xp.maximum(transmit_power_w(W), floor)[..., None, None]
     bs = array_pattern(theta_bs, W, sign=-1.0) / p_w  # a_+(theta)^H w = a_-(theta)^T w
-    X = np.asarray(phi)[..., :, None] * (np.asarray(scenario.H_BR) @ W)  # [..., N, K]
-    p_x = np.maximum(np.sum(X.real**2 + X.imag**2, axis=(-2, -1)), 1e-300)[..., None, None]
-    psi = np.asarray(psi_ris, dtype=np.float64)
-    ris_angle = _ris_angle(np.stack([np.cos(psi), np.sin(psi)], axis=-1))
+    X = as_complex(phi, xp, W)[..., :, None] * (scenario.H_BR @ W)  # [..., N, K]
+    p_x = xp.maximum(xp.sum(X.real**2 + X.imag**2, axis=(-2, -1)), floor)[..., None, None]
+    psi = as_real(psi_ris, xp, p_w)
+    ris_angle = _ris_angle(xp.stack([xp.cos(psi), xp.sin(psi)], axis=-1))
     ris = array_pattern(ris_angle, X, sign=1.0) / p_x
     return {"bs": bs, "ris": ris}
 
 
+def _power_floor(xp: Any, x: Any) -> float:
+    """Floor of a power in a denominator: 1e-300 in float64, the smallest normal float32 otherwise."""
+    return 1e-300 if real_dtype(xp, x) == xp.float64 else float(np.finfo(np.float32).tiny)
+
+
+def _covariance(xp: Any, W: Any) -> Any:
+    """Transmit covariance ``R_x = W W^H`` ``[..., Nt, Nt]`` of a precoder ``[..., Nt, K]``."""
+    return W @ xp.conj(xp.matrix_transpose(W))
+
+
 def _small_scale(
-    config: RobustISACConfig, rng: np.random.Generator, geo: dict[str, NDArray[np.float64]]
+    config: RobustISACConfig, rng: Any, geo: dict[str, NDArray[np.float64]]
 ) -> dict[str, NDArray[np.complex128]]:
-    """Physical-amplitude draws of ``h_d`` ``[K, Nt]``, ``h_r`` ``[K, N]``, ``G`` ``[N, Nt]`` and ``alpha``."""
+    """Physical-amplitude draws of ``h_d`` ``[..., K, Nt]``, ``h_r`` ``[..., K, N]``, ``G``
+    ``[..., N, Nt]`` and ``alpha`` ``[..., T]`` (batch axes ``[...]`` of a ``BatchGenerator``)."""
     c = config
+    xp = namespace_of(rng)
     Nt, N, T = c.num_bs_antennas, c.num_ris, c.num_targets
-    los_d = np.conj(steering_vector(geo["dod_bu"], Nt, sign=1.0))  # [K, Nt]
-    los_r = np.conj(steering_vector(geo["aod_ru"], N, sign=1.0))  # [K, N]
+    los_d = xp.conj(steering_vector(geo["dod_bu"], Nt, sign=1.0))  # [..., K, Nt]
+    los_r = xp.conj(steering_vector(geo["aod_ru"], N, sign=1.0))  # [..., K, N]
     los_g = np.outer(
         steering_vector(geo["doa_br"], N, sign=1.0), np.conj(steering_vector(geo["dod_br"], Nt, sign=1.0))
     )
-    h_d = rician_channel(rng, los_d, c.rician_d, 1.0, 1.0) * geo["amp_d"][:, None]
-    h_r = rician_channel(rng, los_r, c.rician_r, 1.0, 1.0) * geo["amp_r"][:, None]
-    H_BR = rician_channel(rng, los_g, c.rician_g, 1.0, float(geo["amp_g"]))
+    h_d = rician_channel(rng, los_d, c.rician_d, 1.0, 1.0) * geo["amp_d"][..., :, None]
+    h_r = rician_channel(rng, los_r, c.rician_r, 1.0, 1.0) * geo["amp_r"][..., :, None]
+    H_BR = rician_channel(rng, as_field(rng, los_g), c.rician_g, 1.0, float(geo["amp_g"]))
     kg = c.rician_g
-    H_BR_los = geo["amp_g"] * (los_g if np.isinf(kg) else np.sqrt(kg / (kg + 1.0)) * los_g)
+    H_BR_los = as_field(rng, geo["amp_g"] * (los_g if np.isinf(kg) else np.sqrt(kg / (kg + 1.0)) * los_g))
     alpha = complex_normal(rng, (T,), geo["var_alpha"])
     return {"h_d": h_d, "h_r": h_r, "H_BR": H_BR, "H_BR_los": H_BR_los, "alpha": alpha}
 
@@ -335,60 +393,63 @@ def _small_scale(
 def _error_levels(
     config: RobustISACConfig, h_d_hat: NDArray[np.complex128], G_hat: NDArray[np.complex128]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Per-entry error variances ``eps_d,k^2``, ``eps_G,k^2`` ``[K]`` of the CSI-error model (spec 10)."""
+    """Per-entry error variances ``eps_d,k^2``, ``eps_G,k^2`` ``[..., K]`` of the CSI-error model
+    (spec 10), NumPy or torch like the estimates."""
     c = config
+    xp = namespace(h_d_hat)
     Nt, N = h_d_hat.shape[-1], G_hat.shape[-2]
-    pd = np.sum(np.abs(h_d_hat) ** 2, axis=-1)
-    pg = np.sum(np.abs(G_hat) ** 2, axis=(-2, -1))
+    pd = xp.sum(xp.abs(h_d_hat) ** 2, axis=-1)
+    pg = xp.sum(xp.abs(G_hat) ** 2, axis=(-2, -1))
     if c.csi_error_model == "relative":
         return c.csi_error_delta2 * pd / Nt, c.csi_error_delta2 * pg / max(N * Nt, 1)
     if c.csi_error_model == "relative_unnormalized":
         return c.csi_error_delta2 * pd, c.csi_error_delta2 * pg
-    K = h_d_hat.shape[-2]
-    return np.full(K, float(db_to_lin(c.csi_error_abs_d_db))), np.full(
-        K, float(db_to_lin(c.csi_error_abs_g_db))
+    return xp.full_like(pd, float(db_to_lin(c.csi_error_abs_d_db))), xp.full_like(
+        pd, float(db_to_lin(c.csi_error_abs_g_db))
     )
 
 
 def _assemble(
     config: RobustISACConfig,
-    rng: np.random.Generator,
+    rng: Any,
     geo: dict[str, NDArray[np.float64]],
     ss: dict[str, NDArray[np.complex128]],
 ) -> RobustScenario:
     """Noise-normalise the estimates, set the error statistics and draw the true channels."""
     c = config
+    xp = namespace_of(rng)
     K, T, Nt, N = c.num_users, c.num_targets, c.num_bs_antennas, c.num_ris
     noise_w = float(dbm_to_w(c.noise_dbm))
     s = np.sqrt(noise_w)
     h_d_hat = ss["h_d"] / s
     h_r_hat = ss["h_r"] / s
-    G_hat = np.conj(h_r_hat)[:, :, None] * ss["H_BR"][None, :, :]  # diag(h_r^H) G  (4)
+    G_hat = xp.conj(h_r_hat)[..., :, :, None] * ss["H_BR"][..., None, :, :]  # diag(h_r^H) G  (4)
     eps_d2, eps_G2 = _error_levels(c, h_d_hat, G_hat)
     alpha_hat = ss["alpha"] / s
-    sigma_alpha2 = c.rct_error_ratio * np.abs(alpha_hat) ** 2
+    sigma_alpha2 = c.rct_error_ratio * xp.abs(alpha_hat) ** 2
     # one draw of the truth around the estimates (h = hat h + Delta h), for evaluation only
-    h_d_true = h_d_hat + complex_normal(rng, (K, Nt), eps_d2[:, None])
-    G_true = G_hat + complex_normal(rng, (K, N, Nt), eps_G2[:, None, None])
+    h_d_true = h_d_hat + complex_normal(rng, (K, Nt), eps_d2[..., :, None])
+    G_true = G_hat + complex_normal(rng, (K, N, Nt), eps_G2[..., :, None, None])
     alpha_true = alpha_hat + complex_normal(rng, (T,), sigma_alpha2)
     theta = geo["theta"]
+    f = lambda v: as_field(rng, v)  # noqa: E731  a constant with the batch axes (NumPy: unchanged)
     return RobustScenario(
         h_d_hat=h_d_hat, G_hat=G_hat, h_r_hat=h_r_hat, H_BR=ss["H_BR"], H_BR_los=ss["H_BR_los"],
         eps_d2=eps_d2, eps_G2=eps_G2, alpha_hat=alpha_hat, sigma_alpha2=sigma_alpha2, theta=theta,
         a=steering_vector(theta, Nt, sign=1.0), da=steering_vector_derivative(theta, Nt, sign=1.0),
-        gamma=np.full(K, 2.0**c.rate_threshold - 1.0),
-        tau=np.full(T, 1.0 / (2.0 * c.num_snapshots * c.crb_threshold)),
-        sigma2=np.ones(K), sigma_s2=1.0, L=float(c.num_snapshots), eps=np.full(T, c.crb_threshold),
-        rho_c=c.rho_c, rho_s=c.rho_s, rho_split=c.rho_split,
-        p_max_w=float(dbm_to_w(c.p_max_dbm)), p_min_w=float(dbm_to_w(c.p_min_dbm)), noise_w=noise_w,
+        gamma=f(np.full(K, 2.0**c.rate_threshold - 1.0)),
+        tau=f(np.full(T, 1.0 / (2.0 * c.num_snapshots * c.crb_threshold))),
+        sigma2=f(np.ones(K)), sigma_s2=f(1.0), L=f(float(c.num_snapshots)), eps=f(np.full(T, c.crb_threshold)),
+        rho_c=f(c.rho_c), rho_s=f(c.rho_s), rho_split=f(c.rho_split),
+        p_max_w=f(float(dbm_to_w(c.p_max_dbm))), p_min_w=f(float(dbm_to_w(c.p_min_dbm))), noise_w=f(noise_w),
         h_d_true=h_d_true, G_true=G_true, alpha_true=alpha_true,
         user_pos=geo["user_pos"], target_pos=geo["target_pos"],
         scale_d=geo["amp_d"] / s, scale_G=geo["amp_g"] * geo["amp_r"] / s,
-        scale_alpha=np.sqrt(geo["var_alpha"]) / s, restriction=c.restriction,
+        scale_alpha=xp.sqrt(geo["var_alpha"]) / s, restriction=c.restriction,
     )  # fmt: skip
 
 
-def sample_scenario(config: RobustISACConfig, rng: np.random.Generator) -> RobustScenario:
+def sample_scenario(config: RobustISACConfig, rng: Any) -> RobustScenario:
     """Draw one realisation of spec section 10: geometry, estimated CSI/RCT, error statistics, truth.
 
     Users are uniform in the disk of radius ``user_radius_m`` around the user centre; targets uniform
@@ -400,19 +461,23 @@ def sample_scenario(config: RobustISACConfig, rng: np.random.Generator) -> Robus
 
     Args:
         config: scenario parameters.
-        rng: the only source of randomness.
+        rng: the only source of randomness: an ``np.random.Generator`` (one NumPy scenario, the
+            reference stream) or a :class:`~isac_env.physics.random.BatchGenerator` (``B``
+            scenarios, one per row, as torch tensors on its device in its complex dtype, every
+            field with the leading batch axis ``[B]``).
 
     Returns:
-        An unbatched :class:`RobustScenario` (noise-normalised, complex128/float64).
+        A :class:`RobustScenario` (noise-normalised): unbatched complex128/float64 (NumPy) or
+        batched ``[B]`` (torch).
     """
     geo = _geometry(config, rng)
     return _assemble(config, rng, geo, _small_scale(config, rng, geo))
 
 
-def age_scenario(
-    scenario: RobustScenario, config: RobustISACConfig, rng: np.random.Generator, rho: float
-) -> RobustScenario:
-    """One Gauss-Markov ageing step (EnvConfig ``"gauss_markov"``) of an unbatched scenario.
+def age_scenario(scenario: RobustScenario, config: RobustISACConfig, rng: Any, rho: float) -> RobustScenario:
+    """One Gauss-Markov ageing step (EnvConfig ``"gauss_markov"``): of an unbatched NumPy scenario
+    with an ``np.random.Generator``, or of a batched torch scenario with a ``BatchGenerator`` (one
+    row per scenario).
 
     The scattered parts of ``hat h_d``, ``hat h_r``, ``G`` and the target coefficients ``hat alpha``
     age as ``x <- x_los + rho (x - x_los) + sqrt(1 - rho^2) (x_new - x_los)`` with ``x_new`` an
@@ -420,23 +485,24 @@ def age_scenario(
     statistics are recomputed from the new estimates and a new truth is drawn.
     """
     c = config
-    geo = _geometry_from_positions(c, np.asarray(scenario.user_pos), np.asarray(scenario.target_pos))
+    xp = namespace_of(rng)
+    geo = _geometry_from_positions(c, scenario.user_pos, scenario.target_pos)
     new = _small_scale(c, rng, geo)
-    s_noise = np.sqrt(float(scenario.noise_w))
+    s_noise = xp.sqrt(scenario.noise_w)  # [...]
     sq = np.sqrt(max(0.0, 1.0 - rho**2))
     kd, kr = c.rician_d, c.rician_r
     Nt, N = c.num_bs_antennas, c.num_ris
-    los_d = _los_part(np.conj(steering_vector(geo["dod_bu"], Nt, sign=1.0)), kd) * geo["amp_d"][:, None]
-    los_r = _los_part(np.conj(steering_vector(geo["aod_ru"], N, sign=1.0)), kr) * geo["amp_r"][:, None]
+    los_d = _los_part(xp.conj(steering_vector(geo["dod_bu"], Nt, sign=1.0)), kd) * geo["amp_d"][..., :, None]
+    los_r = _los_part(xp.conj(steering_vector(geo["aod_ru"], N, sign=1.0)), kr) * geo["amp_r"][..., :, None]
     old = {
-        "h_d": np.asarray(scenario.h_d_hat) * s_noise,
-        "h_r": np.asarray(scenario.h_r_hat) * s_noise,
-        "H_BR": np.asarray(scenario.H_BR),
-        "alpha": np.asarray(scenario.alpha_hat) * s_noise,
+        "h_d": scenario.h_d_hat * s_noise[..., None, None],
+        "h_r": scenario.h_r_hat * s_noise[..., None, None],
+        "H_BR": scenario.H_BR,
+        "alpha": scenario.alpha_hat * s_noise[..., None],
     }
-    los = {"h_d": los_d, "h_r": los_r, "H_BR": np.asarray(scenario.H_BR_los), "alpha": 0.0}
+    los = {"h_d": los_d, "h_r": los_r, "H_BR": scenario.H_BR_los, "alpha": 0.0}
     mixed = {k: los[k] + rho * (old[k] - los[k]) + sq * (new[k] - los[k]) for k in old}
-    mixed["H_BR_los"] = np.asarray(scenario.H_BR_los)
+    mixed["H_BR_los"] = scenario.H_BR_los
     return _assemble(c, rng, geo, mixed)
 
 
@@ -454,9 +520,11 @@ def cascaded_effective_channel(
     when ``G_k = diag(h_r,k^H) G`` factorises; this form also covers per-user cascaded errors.
 
     Args:
-        h_d: ``[..., K, Nt]``; G: ``[..., K, N, Nt]`` cascaded channels; v: ``[..., N]``.
+        h_d: ``[..., K, Nt]``; G: ``[..., K, N, Nt]`` cascaded channels; v: ``[..., N]`` (NumPy or
+            torch; complex64 tensors give complex64).
     """
-    return h_d + np.einsum("...knt,...kn->...kt", np.conj(G), np.asarray(v)[..., None, :])
+    xp = namespace(h_d, G, v)
+    return h_d + einsum(xp, "...knt,...kn->...kt", xp.conj(G), as_complex(v, xp, G)[..., None, :])
 
 
 def effective_channels(
@@ -476,9 +544,11 @@ def sinr_miso(h: NDArray[np.complex128], W: NDArray[np.complex128], sigma2: Arra
 
     Args:
         h: ``[..., K, Nt]`` effective channels (column form); W: ``[..., Nt, K]``; sigma2: ``[..., K]``.
+            NumPy or torch (differentiable in ``h`` and ``W``).
     """
-    G = link_gains(np.conj(h)[..., None, :], W)  # [..., K, 1, K]
-    return sinr_from_gains(G, np.asarray(sigma2, dtype=np.float64))
+    xp = namespace(h, W)
+    G = link_gains(xp.conj(h)[..., None, :], W)  # [..., K, 1, K]
+    return sinr_from_gains(G, as_real(sigma2, xp, G))
 
 
 def sinr(
@@ -497,22 +567,23 @@ def rates(
 
 def sensing_gains(scenario: RobustScenario, W: NDArray[np.complex128]) -> NDArray[np.float64]:
     """``Xi_t(R_x) = tr(dA_t^H dA_t R_x)`` with ``R_x = W W^H`` (spec 2.2), ``[..., T]`` (W units)."""
-    R = W @ np.conj(np.swapaxes(W, -1, -2))
-    return sensing_gain(scenario.a, scenario.da, R)
+    return sensing_gain(scenario.a, scenario.da, _covariance(namespace(W), W))
 
 
 def crb(scenario: RobustScenario, W: NDArray[np.complex128], *, true: bool = False) -> NDArray[np.float64]:
     """Known-alpha DoA CRB (10) of each target at ``hat alpha`` (or the true alpha), ``[..., T]`` rad^2."""
     s = scenario
-    R = W @ np.conj(np.swapaxes(W, -1, -2))
+    R = _covariance(namespace(W), W)
     alpha = s.alpha_true if true else s.alpha_hat
     return doa_crb_known_alpha(s.a, s.da, R, alpha, s.L[..., None], s.sigma_s2[..., None])
 
 
 # --------------------------------------------------------------------------- Monte Carlo
 def effective_error_variance(scenario: RobustScenario, v: NDArray[np.complex128]) -> NDArray[np.float64]:
-    """``sigma_e,k^2 = eps_d,k^2 + ||v||^2 eps_G,k^2`` (spec 1.4, ``C_k = sigma_e,k^2 I``), ``[..., K]``."""
-    vn = np.sum(np.abs(np.asarray(v)) ** 2, axis=-1)[..., None]
+    """``sigma_e,k^2 = eps_d,k^2 + ||v||^2 eps_G,k^2`` (spec 1.4, ``C_k = sigma_e,k^2 I``), ``[..., K]``
+    (NumPy or torch, differentiable in ``v``)."""
+    xp = namespace(v, scenario.eps_G2)
+    vn = xp.sum(xp.abs(as_complex(v, xp, scenario.h_d_hat)) ** 2, axis=-1)[..., None]
     return scenario.eps_d2 + vn * scenario.eps_G2
 
 
@@ -543,6 +614,13 @@ class MCDraws:
     def num_draws(self) -> int:
         """Number of Monte-Carlo draws ``D``."""
         return int(self.alpha.shape[0])
+
+    def to(self, backend: str, *, device: Any = None, dtype: Any = None) -> MCDraws:
+        """The draws converted to ``backend`` (``"numpy"`` or ``"torch"``), as :meth:`RobustScenario.to`:
+        ``dtype`` is the complex dtype of the target precision (the draws get the matching real
+        dtype), ``None`` keeps it. Lets a NumPy draw feed a torch evaluation."""
+        conv = lambda x: to_backend(x, backend, device=device, dtype=dtype)  # noqa: E731
+        return MCDraws(method=self.method, rate=tuple(conv(r) for r in self.rate), alpha=conv(self.alpha))
 
 
 def _check_method(method: str) -> None:
@@ -578,9 +656,25 @@ def mc_batch_shape(
     return tuple(np.broadcast_shapes(*shapes))
 
 
+def _mc_standard_normal(rng: Any, num_draws: int, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    """Standard-normal pairs ``[D, *shape, 2]`` of one Monte-Carlo draw.
+
+    NumPy generator: ``rng.standard_normal((D, *shape, 2))``. ``BatchGenerator`` with ``B`` rows:
+    ``shape`` starts with ``B``; row ``i`` draws its ``[D, *shape[1:], 2]`` from stream ``i`` and the
+    draws axis is moved to the front (a view ``[D, B, ...]``), as :func:`draw_mc_rows` does with B
+    NumPy generators.
+    """
+    bs = rng_batch_shape(rng)
+    nb = len(bs)
+    if tuple(shape[:nb]) != bs:
+        raise ValueError(f"draw shape {tuple(shape)} does not start with the generator's batch shape {bs}")
+    z = rng.standard_normal((num_draws, *shape[nb:], 2))
+    return namespace_of(rng).moveaxis(z, 0, nb) if nb else z
+
+
 def draw_mc(
     scenario: RobustScenario,
-    rng: np.random.Generator,
+    rng: Any,
     num_draws: int = 1000,
     method: str = "projected",
     batch_shape: tuple[int, ...] | None = None,
@@ -589,7 +683,9 @@ def draw_mc(
 
     Args:
         scenario: the (possibly batched) scenario; fixes ``K``, ``N``, ``Nt``, ``T``.
-        rng: source of the draws, consumed in the order of :func:`evaluate`.
+        rng: source of the draws, consumed in the order of :func:`evaluate`: an
+            ``np.random.Generator``, or a ``BatchGenerator`` with one row per scenario of a batch
+            ``[B]`` (torch draws, row i from stream i, as :func:`draw_mc_rows`).
         num_draws: Monte-Carlo draws ``D``.
         method: outage sampler (see :func:`rate_outage_mc`).
         batch_shape: batch axes of the rate draws (:func:`mc_batch_shape`); default the scenario's.
@@ -600,15 +696,15 @@ def draw_mc(
     """
     batch = scenario.batch_shape if batch_shape is None else tuple(batch_shape)
     rate = tuple(
-        rng.standard_normal((num_draws, *shape, 2)) for shape in _rate_draw_shapes(scenario, method, batch)
+        _mc_standard_normal(rng, num_draws, shape) for shape in _rate_draw_shapes(scenario, method, batch)
     )
-    alpha = rng.standard_normal((num_draws, *scenario.alpha_hat.shape, 2))
+    alpha = _mc_standard_normal(rng, num_draws, tuple(scenario.alpha_hat.shape))
     return MCDraws(method=method, rate=rate, alpha=alpha)
 
 
 def draw_mc_rows(
     scenario: RobustScenario,
-    rngs: list[np.random.Generator],
+    rngs: Any,
     num_draws: int = 1000,
     method: str = "projected",
 ) -> MCDraws:
@@ -620,8 +716,13 @@ def draw_mc_rows(
 
     Args:
         scenario: batched scenario, ``batch_shape == (len(rngs),)``.
-        rngs: one generator per row.
+        rngs: one NumPy generator per row, or a ``BatchGenerator`` with one row per scenario (then
+            the same as :func:`draw_mc` with it: torch draws, row i from stream i).
     """
+    if is_batch_generator(rngs):
+        if tuple(scenario.batch_shape) != rngs.batch_shape:
+            raise ValueError(f"scenario batch shape {scenario.batch_shape} does not match {rngs.batch_shape}")
+        return draw_mc(scenario, rngs, num_draws, method)
     B = len(rngs)
     if scenario.batch_shape != (B,):
         raise ValueError(f"scenario batch shape {scenario.batch_shape} does not match {B} generators")
@@ -635,21 +736,27 @@ def draw_mc_rows(
 
 
 def draw_csi_errors(
-    scenario: RobustScenario, rng: np.random.Generator, num_draws: int
+    scenario: RobustScenario, rng: Any, num_draws: int
 ) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
     """Draws of ``Delta h_d,k ~ CN(0, eps_d^2 I)`` and ``Delta G_k`` (i.i.d. ``CN(0, eps_G^2)``) (5)-(6).
 
+    ``rng``: ``np.random.Generator`` or a ``BatchGenerator`` with one row per scenario (torch).
+
     Returns:
-        ``(dh_d [D, ..., K, Nt], dG [D, ..., K, N, Nt])`` complex128.
+        ``(dh_d [D, ..., K, Nt], dG [D, ..., K, N, Nt])`` complex128 (NumPy) or the generator's dtype.
     """
     s = scenario
-    dh = complex_normal(rng, (num_draws, *s.h_d_hat.shape), s.eps_d2[..., None])
-    dG = complex_normal(rng, (num_draws, *s.G_hat.shape), s.eps_G2[..., None, None])
+    dh = complex_normal_from_standard(
+        _mc_standard_normal(rng, num_draws, tuple(s.h_d_hat.shape)), s.eps_d2[..., None]
+    )
+    dG = complex_normal_from_standard(
+        _mc_standard_normal(rng, num_draws, tuple(s.G_hat.shape)), s.eps_G2[..., None, None]
+    )
     return dh, dG
 
 
 def draw_effective_errors(
-    scenario: RobustScenario, v: NDArray[np.complex128], rng: np.random.Generator, num_draws: int
+    scenario: RobustScenario, v: NDArray[np.complex128], rng: Any, num_draws: int
 ) -> NDArray[np.complex128]:
     """Draws of the effective error ``B_k x_k ~ CN(0, sigma_e,k^2 I)`` (spec 1.4), ``[D, ..., K, Nt]``.
 
@@ -657,16 +764,17 @@ def draw_effective_errors(
     at ``1 / (N + 1)`` of the sampling cost.
     """
     var = effective_error_variance(scenario, v)
-    shape = np.broadcast_shapes(scenario.h_d_hat.shape, (*var.shape, scenario.h_d_hat.shape[-1]))
-    return complex_normal(rng, (num_draws, *shape), var[..., None])
+    shape = np.broadcast_shapes(tuple(scenario.h_d_hat.shape), (*var.shape, scenario.h_d_hat.shape[-1]))
+    return complex_normal_from_standard(_mc_standard_normal(rng, num_draws, shape), var[..., None])
 
 
-def draw_alpha_errors(
-    scenario: RobustScenario, rng: np.random.Generator, num_draws: int
-) -> NDArray[np.complex128]:
-    """Draws of ``Delta alpha_t ~ CN(0, sigma_alpha,t^2)`` (13), ``[D, ..., T]``."""
+def draw_alpha_errors(scenario: RobustScenario, rng: Any, num_draws: int) -> NDArray[np.complex128]:
+    """Draws of ``Delta alpha_t ~ CN(0, sigma_alpha,t^2)`` (13), ``[D, ..., T]`` (NumPy or a
+    ``BatchGenerator`` with one row per scenario)."""
     s = scenario
-    return complex_normal(rng, (num_draws, *s.alpha_hat.shape), s.sigma_alpha2)
+    return complex_normal_from_standard(
+        _mc_standard_normal(rng, num_draws, tuple(s.alpha_hat.shape)), s.sigma_alpha2
+    )
 
 
 def rate_outage_from_draws(
@@ -682,16 +790,19 @@ def rate_outage_from_draws(
     """
     _check_method(method)
     s = scenario
+    xp = namespace(W, v, s.h_d_hat)
     if method == "projected":
-        W = np.asarray(W, dtype=np.complex128)
-        Wh = np.conj(np.swapaxes(W, -1, -2))  # [..., K, Nt]
-        g_hat = np.einsum("...jt,...kt->...kj", Wh, effective_channels(s, v))  # [..., K, K]: w_j^H h_k
-        lam, U = np.linalg.eigh(Wh @ W)
-        Lw = U * np.sqrt(np.maximum(lam, 0.0))[..., None, :]  # L_W L_W^H = W^H W
+        W = as_complex(W, xp, s.h_d_hat)
+        Wh = xp.conj(xp.matrix_transpose(W))  # [..., K, Nt]
+        g_hat = einsum(xp, "...jt,...kt->...kj", Wh, effective_channels(s, v))  # [..., K, K]: w_j^H h_k
+        lam, U = xp.linalg.eigh(Wh @ W)
+        # the symmetric square root L_W = (W^H W)^(1/2) (L_W L_W^H = W^H W): unlike U sqrt(Lambda) it
+        # does not depend on the eigenvectors' phases, which differ between LAPACK builds and backends
+        Lw = (U * xp.sqrt(xp.maximum(lam, 0.0))[..., None, :]) @ xp.conj(xp.matrix_transpose(U))
         var = effective_error_variance(s, v)  # [..., K]
         z = complex_normal_from_standard(draws[0], var[..., None])
-        g = g_hat + np.einsum("...jl,...kl->...kj", Lw, z)
-        sn = sinr_from_gains(g[..., None, :], np.asarray(s.sigma2, dtype=np.float64))
+        g = g_hat + einsum(xp, "...jl,...kl->...kj", Lw, z)
+        sn = sinr_from_gains(g[..., None, :], as_real(s.sigma2, xp, g))
     else:
         if method == "effective":
             var = effective_error_variance(s, v)
@@ -701,14 +812,28 @@ def rate_outage_from_draws(
             dG = complex_normal_from_standard(draws[1], s.eps_G2[..., None, None])
             h = cascaded_effective_channel(s.h_d_hat + dh, s.G_hat + dG, v)
         sn = sinr_miso(h, W, s.sigma2)
-    return np.mean(rate_bps_hz(sn) < np.log2(1.0 + s.gamma), axis=0)
+    return _frequency(xp, rate_bps_hz(sn) < xp.log2(1.0 + s.gamma), sn)
+
+
+def _frequency(xp: Any, event: Any, like: Any) -> Any:
+    """Relative frequency of a boolean ``event`` ``[D, ...]`` over the draws (axis 0), in ``like``'s
+    real precision."""
+    return xp.astype(xp.sum(event, axis=0), real_dtype(xp, like)) / event.shape[0]
+
+
+def _draws_like(z: Any, like: Any) -> Any:
+    """Monte-Carlo draws on ``like``'s backend: NumPy draws (an ``np.random.Generator``'s) are
+    converted for a torch scenario, anything else is returned as is."""
+    if isinstance(like, np.ndarray) or not isinstance(z, np.ndarray):
+        return z
+    return asarray_like(z, like)
 
 
 def rate_outage_mc(
     scenario: RobustScenario,
     W: NDArray[np.complex128],
     v: NDArray[np.complex128],
-    rng: np.random.Generator,
+    rng: Any,
     num_draws: int = 1000,
     method: str = "projected",
 ) -> NDArray[np.float64]:
@@ -722,7 +847,9 @@ def rate_outage_mc(
       ``W^H (h_k - hat h_k) ~ CN(0, sigma_e,k^2 W^H W)``, so it draws ``K``-dim vectors
       ``g_k = W^H hat h_k + L_W z_k`` with ``L_W L_W^H = W^H W``, ``z_k ~ CN(0, sigma_e,k^2 I_K)``.
 
-    Draws with :func:`draw_mc` (rate part) and evaluates with :func:`rate_outage_from_draws`.
+    Draws like :func:`draw_mc` (rate part) and evaluates with :func:`rate_outage_from_draws`.
+    NumPy or torch: ``rng`` is any generator :func:`draw_mc` takes (an ``np.random.Generator``,
+    whose draws are converted for a torch scenario, or a ``BatchGenerator`` for a batch ``[B]``).
 
     Args:
         scenario: estimated CSI and error statistics.
@@ -732,12 +859,11 @@ def rate_outage_mc(
         method: ``"projected"``, ``"effective"`` or ``"full"``.
 
     Returns:
-        float64 ``[..., K]`` in [0, 1].
+        float64 ``[..., K]`` in [0, 1] (the real dtype of the scenario's precision on torch).
     """
     batch = mc_batch_shape(scenario, W, v, method)
-    draws = tuple(
-        rng.standard_normal((num_draws, *sh, 2)) for sh in _rate_draw_shapes(scenario, method, batch)
-    )
+    shapes = _rate_draw_shapes(scenario, method, batch)
+    draws = tuple(_draws_like(_mc_standard_normal(rng, num_draws, sh), scenario.eps_d2) for sh in shapes)
     return rate_outage_from_draws(scenario, W, v, draws, method)
 
 
@@ -747,21 +873,23 @@ def crb_failure_from_draws(
     """Empirical CRB-failure probability of (14c) from standard-normal ``alpha`` draws
     ``[D, ..., T, 2]`` (:attr:`MCDraws.alpha`), ``[..., T]``; see :func:`crb_failure_mc`."""
     s = scenario
+    xp = namespace(W, s.alpha_hat)
     alpha = s.alpha_hat + complex_normal_from_standard(draws, s.sigma_alpha2)
-    R = W @ np.conj(np.swapaxes(W, -1, -2))
-    c = doa_crb_known_alpha(s.a, s.da, R, alpha, s.L[..., None], s.sigma_s2[..., None])
-    return np.mean(c >= s.eps, axis=0)
+    c = doa_crb_known_alpha(s.a, s.da, _covariance(xp, W), alpha, s.L[..., None], s.sigma_s2[..., None])
+    return _frequency(xp, c >= s.eps, c)
 
 
 def crb_failure_mc(
-    scenario: RobustScenario, W: NDArray[np.complex128], rng: np.random.Generator, num_draws: int = 1000
+    scenario: RobustScenario, W: NDArray[np.complex128], rng: Any, num_draws: int = 1000
 ) -> NDArray[np.float64]:
     """Empirical CRB-failure probability ``Pr{CRB(theta_t) >= eps_t}`` of (14c), ``[..., T]``.
 
     ``alpha_t = hat alpha_t + Delta alpha_t`` is drawn ``num_draws`` times; the CRB (10) is
-    evaluated with :func:`isac_env.physics.sensing.doa_crb_known_alpha`.
+    evaluated with :func:`isac_env.physics.sensing.doa_crb_known_alpha`. ``rng`` as in
+    :func:`rate_outage_mc`.
     """
-    z = rng.standard_normal((num_draws, *scenario.alpha_hat.shape, 2))
+    z = _mc_standard_normal(rng, num_draws, tuple(scenario.alpha_hat.shape))
+    z = _draws_like(z, scenario.sigma_alpha2)
     return crb_failure_from_draws(scenario, W, z)
 
 
@@ -773,16 +901,29 @@ def crb_failure_exact(scenario: RobustScenario, W: NDArray[np.complex128]) -> ND
     A zero RCT error gives the deterministic indicator ``|hat alpha|^2 Xi_t <= tau_t``, which is also
     the limit used where the CDF cannot be evaluated (``chndtr`` returns NaN for a noncentrality
     beyond ~1e100, i.e. an RCT error negligible against ``|hat alpha_t|^2``).
+
+    NumPy-only inside (SciPy's ``chndtr``): a torch scenario computes ``Xi_t`` on its device, the
+    CDF on the host in float64, and returns it on the device (evaluation only, not differentiable).
     """
     s = scenario
     xi = sensing_gains(s, W)
-    a2 = np.abs(s.alpha_hat) ** 2
-    s2 = np.broadcast_to(s.sigma_alpha2, np.broadcast_shapes(np.shape(s.sigma_alpha2), xi.shape))
+    if isinstance(xi, np.ndarray):
+        return _ncx2_failure(xi, s.alpha_hat, s.sigma_alpha2, s.tau)
+    host = (to_backend(x, "numpy", dtype=np.complex128) for x in (xi, s.alpha_hat, s.sigma_alpha2, s.tau))
+    return asarray_like(_ncx2_failure(*host), xi)
+
+
+def _ncx2_failure(
+    xi: NDArray[np.float64], alpha_hat: NDArray[np.complex128], sigma_alpha2: ArrayLike, tau: ArrayLike
+) -> NDArray[np.float64]:
+    """NumPy/SciPy core of :func:`crb_failure_exact` given ``Xi_t`` ``[..., T]``."""
+    a2 = np.abs(alpha_hat) ** 2
+    s2 = np.broadcast_to(sigma_alpha2, np.broadcast_shapes(np.shape(sigma_alpha2), xi.shape))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        x = 2.0 * s.tau / (xi * s2)
+        x = 2.0 * tau / (xi * s2)
         nc = 2.0 * a2 / s2
         p = special.chndtr(x, 2.0, np.where(s2 > 0, nc, 0.0))  # ncx2 CDF
-    limit = (a2 * xi <= s.tau).astype(np.float64)
+    limit = (a2 * xi <= tau).astype(np.float64)
     return np.where((s2 > 0) & np.isfinite(p), p, limit)
 
 
@@ -828,34 +969,38 @@ def rate_restriction_terms(
     ``c = hat h_k^H Phi_k hat h_k - sigma_k^2``, ``trA = sigma_e^2 tr Phi_k``,
     ``frobA = sigma_e^2 ||Phi_k||_F``, ``lam_minus = sigma_e^2 lambda^-(Phi_k)``,
     ``norm_u = sigma_e ||Phi_k hat h_k||``, ``interf = sigma_e^2 tr(sum_{j != k} W_j)`` (L-b),
-    ``sigma_e2`` and ``psd`` (1.0 where ``Phi_k`` has no negative eigenvalue, up to rounding).
+    ``sigma_e2`` and ``psd`` (1.0 where ``Phi_k`` has no negative eigenvalue, up to rounding:
+    ``lambda^- <= r max|lambda|`` with ``r = 1e-12`` in float64, scaled by the epsilon ratio in float32).
+
+    NumPy or torch, differentiable in ``W`` and ``v`` (``lambda^-`` through ``eigvalsh``).
     """
+    from .robust_design import outage_phi
+
     s = scenario
-    W = np.asarray(W, dtype=np.complex128)
-    Wk = W[..., :, None, :] * np.conj(W[..., None, :, :])  # [..., Nt, Nt, K]: W_k = w_k w_k^H
-    Wk = np.moveaxis(Wk, -1, -3)  # [..., K, Nt, Nt]
-    R = np.sum(Wk, axis=-3, keepdims=True)
-    gamma = np.asarray(s.gamma)[..., :, None, None]
-    Phi = Wk * (1.0 / gamma + 1.0) - R  # W_k / gamma - sum_{j != k} W_j
+    xp = namespace(W, v, s.h_d_hat)
+    W = as_complex(W, xp, s.h_d_hat)
+    Phi = outage_phi(W, s.gamma)  # [..., K, Nt, Nt] (15)
     h = effective_channels(s, v)  # [..., K, Nt]
-    Ph = np.einsum("...kij,...kj->...ki", Phi, h)
-    quad = np.real(np.sum(np.conj(h) * Ph, axis=-1))
+    Ph = einsum(xp, "...kij,...kj->...ki", Phi, h)
+    quad = xp.real(xp.sum(xp.conj(h) * Ph, axis=-1))
     se2 = effective_error_variance(s, v)
-    lam = np.linalg.eigvalsh(Phi)  # ascending, [..., K, Nt]
-    scale = np.max(np.abs(lam), axis=-1)
-    lam_minus = np.maximum(-lam[..., 0], 0.0)
-    psd = lam_minus <= 1e-12 * np.maximum(scale, np.finfo(float).tiny)
-    p = np.sum(np.abs(W) ** 2, axis=-2)  # [..., K] per-stream powers
-    interf = np.sum(p, axis=-1, keepdims=True) - p
+    lam = xp.linalg.eigvalsh(Phi)  # ascending, [..., K, Nt]
+    scale = xp.max(xp.abs(lam), axis=-1)
+    lam_minus = xp.maximum(-lam[..., 0], 0.0)
+    fi = xp.finfo(lam.dtype)
+    rtol = 1e-12 * fi.eps / np.finfo(np.float64).eps
+    psd = lam_minus <= rtol * xp.maximum(scale, fi.tiny)
+    p = xp.sum(xp.abs(W) ** 2, axis=-2)  # [..., K] per-stream powers
+    interf = xp.sum(p, axis=-1, keepdims=True) - p
     return {
         "c": quad - s.sigma2,
-        "trA": se2 * np.real(np.trace(Phi, axis1=-2, axis2=-1)),
-        "frobA": se2 * np.sqrt(np.sum(np.abs(Phi) ** 2, axis=(-2, -1))),
-        "lam_minus": se2 * np.where(psd, 0.0, lam_minus),
-        "norm_u": np.sqrt(se2) * np.linalg.norm(Ph, axis=-1),
+        "trA": se2 * xp.real(xp.linalg.trace(Phi)),
+        "frobA": se2 * xp.sqrt(xp.sum(xp.abs(Phi) ** 2, axis=(-2, -1))),
+        "lam_minus": se2 * xp.where(psd, 0.0, lam_minus),
+        "norm_u": xp.sqrt(se2) * xp.linalg.vector_norm(Ph, axis=-1),
         "interf": se2 * interf,
         "sigma_e2": se2,
-        "psd": psd.astype(np.float64),
+        "psd": xp.astype(psd, lam.dtype),
     }
 
 
@@ -877,27 +1022,33 @@ def rate_margin(
     Where ``A_k`` is PSD (``lambda^- = 0``) the linear-only bound ``c - sqrt(2) nu_full ||u||`` with the
     whole ``rho`` is also valid (spec 4.2 special case) and the larger margin is returned.
 
+    NumPy or torch, differentiable in ``W`` and ``v`` (the constants of
+    :func:`restriction_constants` are SciPy floats; on torch, reading ``rho_c`` / ``rho_split``
+    synchronises with the device once per call).
+
     Args:
         variant: one of ``ROBUST_RESTRICTIONS``; default ``scenario.restriction``.
     """
     s = scenario
     variant = s.restriction if variant is None else variant
     t = rate_restriction_terms(s, W, v)
+    xp = namespace(t["c"])
     Nt, N = s.h_d_hat.shape[-1], s.G_hat.shape[-2]
-    rho, split = float(np.ravel(s.rho_c)[0]), float(np.ravel(s.rho_split)[0])
+    rho, split = float(s.rho_c.reshape(-1)[0]), float(s.rho_split.reshape(-1)[0])
     k = restriction_constants(variant, rho, Nt + N * Nt, Nt, split)
     eta, nu = k["eta"], k["nu"]
-    lin = np.sqrt(2.0) * t["norm_u"]
+    lin = math.sqrt(2.0) * t["norm_u"]
     if variant in ("la_full", "la_nt"):
         m = t["c"] - eta * t["lam_minus"] - nu * lin
     elif variant == "lb":
         m = t["c"] - eta * t["interf"] - nu * lin
     elif variant == "lc":
-        m = t["c"] + t["trA"] - np.sqrt(2.0 * eta) * t["frobA"] - eta * t["lam_minus"] - nu * lin
+        m = t["c"] + t["trA"] - math.sqrt(2.0 * eta) * t["frobA"] - eta * t["lam_minus"] - nu * lin
     else:
-        m = t["trA"] + t["c"] - np.sqrt(2.0 * eta) * np.sqrt(t["frobA"] ** 2 + lin**2) - eta * t["lam_minus"]
+        root = xp.sqrt(t["frobA"] ** 2 + lin**2)
+        m = t["trA"] + t["c"] - math.sqrt(2.0 * eta) * root - eta * t["lam_minus"]
     linear_only = t["c"] - k["nu_full"] * lin
-    return np.where(t["psd"] > 0, np.maximum(m, linear_only), m)
+    return xp.where(t["psd"] > 0, xp.maximum(m, linear_only), m)
 
 
 def crb_margin(scenario: RobustScenario, W: NDArray[np.complex128]) -> NDArray[np.float64]:
@@ -905,12 +1056,14 @@ def crb_margin(scenario: RobustScenario, W: NDArray[np.complex128]) -> NDArray[n
 
     ``Xi_t(R) (|hat alpha_t|^2 - sqrt(2) nu_s sigma_alpha,t |hat alpha_t|) - tau_t`` with
     ``Phi(nu_s) = 1 - rho_s``; ``>= 0`` certifies ``Pr{CRB(theta_t) >= eps_t} <= rho_s``.
+    ``kappa_t`` is :func:`isac_env.physics.robust_design.crb_restriction_coefficient`. NumPy or
+    torch, differentiable in ``W``.
     """
+    from .robust_design import crb_restriction_coefficient
+
     s = scenario
-    nu_s = -special.ndtri(s.rho_s[..., None])  # Phi(nu_s) = 1 - rho_s
-    xi = sensing_gains(s, W)
-    a = np.abs(s.alpha_hat)
-    return xi * (a**2 - np.sqrt(2.0) * nu_s * np.sqrt(s.sigma_alpha2) * a) - s.tau
+    kappa = crb_restriction_coefficient(s.alpha_hat, s.sigma_alpha2, s.rho_s[..., None])
+    return sensing_gains(s, W) * kappa - s.tau
 
 
 @dataclass(frozen=True)
@@ -922,6 +1075,8 @@ class SafeApproximation:
         crb_margin: ``[..., T]`` CRB-failure restriction margins (Proposition 3).
         certified: ``[...]`` bool, every margin ``>= 0``.
         variant: the rate-outage restriction used.
+
+    Arrays of the design's backend (NumPy or torch).
     """
 
     rate_margin: NDArray[np.float64]
@@ -939,12 +1094,13 @@ def certify(
     """Check a design ``(W, v)`` against the safe approximations of (14b)-(14c).
 
     ``certified`` implies (by construction of the restrictions) rate outage ``<= rho_c`` for every user
-    and CRB failure ``<= rho_s`` for every target under the CSI/RCT error model.
+    and CRB failure ``<= rho_s`` for every target under the CSI/RCT error model. NumPy or torch.
     """
     variant = scenario.restriction if variant is None else variant
     rm = rate_margin(scenario, W, v, variant)
     cm = crb_margin(scenario, W)
-    ok = np.all(rm >= 0.0, axis=-1) & np.all(cm >= 0.0, axis=-1)
+    xp = namespace(rm, cm)
+    ok = xp.all(rm >= 0.0, axis=-1) & xp.all(cm >= 0.0, axis=-1)
     return SafeApproximation(rate_margin=rm, crb_margin=cm, certified=ok, variant=variant)
 
 
@@ -953,7 +1109,7 @@ def evaluate(
     scenario: RobustScenario,
     W: NDArray[np.complex128],
     v: NDArray[np.complex128],
-    rng: np.random.Generator,
+    rng: Any,
     num_draws: int = 1000,
     method: str = "projected",
     variant: str | None = None,
@@ -961,9 +1117,13 @@ def evaluate(
     """All task metrics of a design in one pass, with ``num_draws`` Monte-Carlo draws from ``rng``.
 
     ``evaluate_draws(scenario, W, v, draw_mc(scenario, rng, num_draws, method, mc_batch_shape(...)),
-    variant)``; see :func:`evaluate_draws` for the metrics.
+    variant)``; see :func:`evaluate_draws` for the metrics. ``rng`` is any generator of
+    :func:`draw_mc`; NumPy draws are converted for a torch scenario (:meth:`MCDraws.to`).
     """
     draws = draw_mc(scenario, rng, num_draws, method, mc_batch_shape(scenario, W, v, method))
+    h = scenario.h_d_hat
+    if not isinstance(h, np.ndarray) and isinstance(draws.alpha, np.ndarray):
+        draws = draws.to("torch", device=h.device, dtype=h.dtype)
     return evaluate_draws(scenario, W, v, draws, variant)
 
 
@@ -990,8 +1150,13 @@ def evaluate_draws(
         ``crb_failure_exact`` ``[..., T]``; ``rate_margin`` ``[..., K]``, ``crb_margin`` ``[..., T]`` and
         ``certified`` ``[...]`` from :func:`certify`; ``outage_violation`` ``[..., K]`` =
         ``max(0, outage - rho_c)`` and ``crb_violation`` ``[..., T]`` = ``max(0, failure - rho_s)``.
+
+    NumPy or torch (scenario, design and draws of one backend: :meth:`MCDraws.to`); on torch every
+    metric stays on the device except ``crb_failure_exact`` (SciPy on the host, see
+    :func:`crb_failure_exact`).
     """
     s = scenario
+    xp = namespace(W, v, s.h_d_hat)
     out = rate_outage_from_draws(s, W, v, draws.rate, draws.method)
     fail = crb_failure_from_draws(s, W, draws.alpha)
     cert = certify(s, W, v, variant)
@@ -1007,6 +1172,6 @@ def evaluate_draws(
         "rate_margin": cert.rate_margin,
         "crb_margin": cert.crb_margin,
         "certified": cert.certified,
-        "outage_violation": np.maximum(0.0, out - s.rho_c[..., None]),
-        "crb_violation": np.maximum(0.0, fail - s.rho_s[..., None]),
+        "outage_violation": xp.maximum(0.0, out - s.rho_c[..., None]),
+        "crb_violation": xp.maximum(0.0, fail - s.rho_s[..., None]),
     }

@@ -1,8 +1,9 @@
 """Design-side pure math of the robust RIS-ISAC task (robust_isac spec sections 4-7).
 
 The quantities the reference optimizers (``baselines/robust_ao.py``) need beyond the metric and
-certificate functions of :mod:`isac_env.physics.robust`, batched over leading axes, numpy/scipy
-only:
+certificate functions of :mod:`isac_env.physics.robust`, batched over leading axes. Every function
+runs on NumPy (the reference, complex128) or torch (CPU/CUDA, complex64/complex128,
+differentiable), with the namespace taken from its array inputs:
 
 * :func:`outage_phi` the matrices ``Phi_k`` of the quadratic-form rate constraint (15);
 * :func:`sensing_gain_matrices` ``M_t`` with ``Xi_t(R) = tr(M_t R)`` (spec 2.2, linear in ``R``);
@@ -15,15 +16,19 @@ only:
 Conventions as in :mod:`isac_env.physics.robust`: the paper's RIS vector ``v = conj(phi)``,
 ``hat h_k(v) = hat h_d,k + hat G_k^H v``, noise-normalised channels (powers in W), isotropic CSI
 errors ``C_k = sigma_e,k^2 I``. Wirtinger gradient ``grad f = 2 df/dv^*`` so that
-``f(v + d) ~ f(v) + Re{grad f^H d}``.
+``f(v + d) ~ f(v) + Re{grad f^H d}``; this is torch autograd's convention too (``v.grad`` of a
+real ``f`` is ``2 df/dv^*``), so on torch ``gemm_gradient`` equals ``v.grad`` of ``gemm_objective``.
 """
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
+from ._xp import as_complex, as_real, einsum, namespace, ndtri
 from .robust import cascaded_effective_channel
 
 __all__ = [
@@ -45,12 +50,14 @@ def outage_phi(W: NDArray[np.complex128], gamma: ArrayLike) -> NDArray[np.comple
         gamma: SINR thresholds ``[..., K]`` (linear, ``2^{bar R} - 1``).
 
     Returns:
-        Hermitian ``[..., K, Nt, Nt]`` complex128.
+        Hermitian ``[..., K, Nt, Nt]`` complex128 (NumPy) or ``W``'s complex dtype (torch).
     """
-    W = np.asarray(W, dtype=np.complex128)
-    Wk = np.einsum("...ik,...jk->...kij", W, np.conj(W))  # [..., K, Nt, Nt]
-    R = np.sum(Wk, axis=-3, keepdims=True)
-    g = np.asarray(gamma, dtype=np.float64)[..., :, None, None]
+    xp = namespace(W, gamma)
+    W = as_complex(W, xp)
+    Wk = W[..., :, None, :] * xp.conj(W[..., None, :, :])  # [..., Nt, Nt, K]: W_k = w_k w_k^H
+    Wk = xp.moveaxis(Wk, -1, -3)  # [..., K, Nt, Nt]
+    R = xp.sum(Wk, axis=-3, keepdims=True)
+    g = as_real(gamma, xp, W)[..., :, None, None]
     return Wk * (1.0 / g + 1.0) - R
 
 
@@ -61,13 +68,14 @@ def sensing_gain_matrices(a: NDArray[np.complex128], da: NDArray[np.complex128])
         a: steering vectors ``[..., T, Nt]``; da: their angle derivatives ``[..., T, Nt]`` (per rad).
 
     Returns:
-        Hermitian PSD ``[..., T, Nt, Nt]`` complex128; ``Re tr(M_t R)`` equals
-        :func:`isac_env.physics.sensing.sensing_gain`.
+        Hermitian PSD ``[..., T, Nt, Nt]`` complex128 (NumPy; torch: ``a``'s complex dtype);
+        ``Re tr(M_t R)`` equals :func:`isac_env.physics.sensing.sensing_gain`.
     """
-    a = np.asarray(a, dtype=np.complex128)
-    da = np.asarray(da, dtype=np.complex128)
-    dA = da[..., :, None] * np.conj(a[..., None, :]) + a[..., :, None] * np.conj(da[..., None, :])
-    return np.conj(np.swapaxes(dA, -1, -2)) @ dA
+    xp = namespace(a, da)
+    a = as_complex(a, xp)
+    da = as_complex(da, xp, a)
+    dA = da[..., :, None] * xp.conj(a[..., None, :]) + a[..., :, None] * xp.conj(da[..., None, :])
+    return xp.conj(xp.matrix_transpose(dA)) @ dA
 
 
 def crb_restriction_coefficient(
@@ -85,11 +93,12 @@ def crb_restriction_coefficient(
         rho_s: CRB-failure probability (scalar or broadcastable).
 
     Returns:
-        float64 ``[..., T]``.
+        float64 ``[..., T]`` (torch: the real dtype of ``alpha_hat``'s precision).
     """
-    a = np.abs(np.asarray(alpha_hat))
-    nu_s = stats.norm.isf(np.asarray(rho_s, dtype=np.float64))
-    return a**2 - np.sqrt(2.0) * nu_s * np.sqrt(np.asarray(sigma_alpha2, dtype=np.float64)) * a
+    xp = namespace(alpha_hat, sigma_alpha2, rho_s)
+    a = xp.abs(as_complex(alpha_hat, xp))
+    nu_s = -ndtri(xp, as_real(rho_s, xp, a))  # Phi(nu_s) = 1 - rho_s
+    return a**2 - math.sqrt(2.0) * nu_s * xp.sqrt(as_real(sigma_alpha2, xp, a)) * a
 
 
 def homogenized_quadratics(
@@ -111,17 +120,18 @@ def homogenized_quadratics(
         Phi: ``[..., K, Nt, Nt]`` Hermitian; sigma_e2: ``[..., K]`` effective error variances.
 
     Returns:
-        ``(R, S)``, each Hermitian ``[..., K, N + 1, N + 1]`` complex128.
+        ``(R, S)``, each Hermitian ``[..., K, N + 1, N + 1]`` complex128 (torch: the inputs' dtype).
     """
-    hd = np.asarray(h_d_hat, dtype=np.complex128)
-    G = np.asarray(G_hat, dtype=np.complex128)
-    Phi = np.asarray(Phi, dtype=np.complex128)
-    B = np.concatenate([G, np.conj(hd)[..., None, :]], axis=-2)  # [..., K, N+1, Nt]: [G_k; h_d,k^H]
-    BH = np.conj(np.swapaxes(B, -1, -2))
+    xp = namespace(h_d_hat, G_hat, Phi, sigma_e2)
+    hd = as_complex(h_d_hat, xp)
+    G = as_complex(G_hat, xp, hd)
+    Phi = as_complex(Phi, xp, hd)
+    B = xp.concat([G, xp.conj(hd)[..., None, :]], axis=-2)  # [..., K, N+1, Nt]: [G_k; h_d,k^H]
+    BH = xp.conj(xp.matrix_transpose(B))
     R = B @ Phi @ BH
-    S = np.asarray(sigma_e2, dtype=np.float64)[..., None, None] * (B @ Phi @ Phi @ BH)
-    R = 0.5 * (R + np.conj(np.swapaxes(R, -1, -2)))
-    S = 0.5 * (S + np.conj(np.swapaxes(S, -1, -2)))
+    S = as_real(sigma_e2, xp, hd)[..., None, None] * (B @ Phi @ Phi @ BH)
+    R = 0.5 * (R + xp.conj(xp.matrix_transpose(R)))
+    S = 0.5 * (S + xp.conj(xp.matrix_transpose(S)))
     return R, S
 
 
@@ -149,14 +159,20 @@ def gemm_objective(
             the same leading axes); lin_coef, lin_offset, lin_scale: ``[K]``, nonnegative.
 
     Returns:
-        float64 ``[...]``.
+        float64 ``[...]`` (torch: the real dtype of the inputs' precision; differentiable in ``v``).
     """
+    xp = namespace(v, h_d_hat, G_hat, Phi)
     h = cascaded_effective_channel(h_d_hat, G_hat, v)
-    Ph = np.einsum("...kij,...kj->...ki", Phi, h)
-    quad = np.real(np.sum(np.conj(h) * Ph, axis=-1))
-    n2 = np.sum(np.abs(Ph) ** 2, axis=-1)
-    lin = np.asarray(lin_coef) * np.sqrt(np.asarray(lin_offset) + np.asarray(lin_scale) * n2)
-    return np.sum(quad - lin, axis=-1)
+    Ph = einsum(xp, "...kij,...kj->...ki", Phi, h)
+    quad = xp.real(xp.sum(xp.conj(h) * Ph, axis=-1))
+    n2 = xp.sum(xp.abs(Ph) ** 2, axis=-1)
+    lin = _coef(xp, lin_coef, n2) * xp.sqrt(_coef(xp, lin_offset, n2) + _coef(xp, lin_scale, n2) * n2)
+    return xp.sum(quad - lin, axis=-1)
+
+
+def _coef(xp: Any, x: ArrayLike, like: Any) -> Any:
+    """A coefficient of :func:`gemm_objective` as an array of ``like``'s namespace (NumPy: as given)."""
+    return np.asarray(x) if isinstance(like, np.ndarray) else as_real(x, xp, like)
 
 
 def gemm_gradient(
@@ -174,25 +190,30 @@ def gemm_gradient(
     hat h_k||^2) ]``; for ``b = 0, c = 1, a_k = sqrt(2) nu sigma_e,k`` this is the paper's
     ``2 G_k Phi_k h_k - sqrt(2) nu G_k Phi_k C_k Phi_k h_k / ||C_k^{1/2} Phi_k h_k||``. Where the
     square root vanishes the (sub)gradient of the norm term is taken as zero.
+
+    NumPy or torch; on torch it equals autograd's ``v.grad`` of :func:`gemm_objective` (a real
+    loss's ``v.grad`` is ``2 df/dv^*``).
     """
+    xp = namespace(v, h_d_hat, G_hat, Phi)
     h = cascaded_effective_channel(h_d_hat, G_hat, v)
-    Ph = np.einsum("...kij,...kj->...ki", Phi, h)
-    PPh = np.einsum("...kij,...kj->...ki", Phi, Ph)
-    n2 = np.sum(np.abs(Ph) ** 2, axis=-1)
-    c = np.asarray(lin_scale, dtype=np.float64)
-    root = np.sqrt(np.asarray(lin_offset) + c * n2)
+    Ph = einsum(xp, "...kij,...kj->...ki", Phi, h)
+    PPh = einsum(xp, "...kij,...kj->...ki", Phi, Ph)
+    n2 = xp.sum(xp.abs(Ph) ** 2, axis=-1)
+    c = as_real(lin_scale, xp, n2)
+    root = xp.sqrt(_coef(xp, lin_offset, n2) + c * n2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        w = np.where(root > 0, np.asarray(lin_coef) * c / root, 0.0)  # [..., K]
+        w = xp.where(root > 0, _coef(xp, lin_coef, n2) * c / root, 0.0)  # [..., K]
     vec = 2.0 * Ph - w[..., None] * PPh  # [..., K, Nt]
-    return np.sum(np.einsum("...knt,...kt->...kn", G_hat, vec), axis=-2)
+    return xp.sum(einsum(xp, "...knt,...kt->...kn", G_hat, vec), axis=-2)
 
 
 def gemm_initial_step(G_hat: NDArray[np.complex128], Phi: NDArray[np.complex128]) -> NDArray[np.float64]:
     """``mu_0 = 1 / sum_k 2 ||G_k Phi_k G_k^H||_2`` (spec 7.5), ``[...]``.
 
     ``2 ||G_k Phi_k G_k^H||_2`` is the Lipschitz constant of the gradient of the quadratic part
-    of ``f``; the norm term adds curvature, which the backtracking (48) absorbs.
+    of ``f``; the norm term adds curvature, which the backtracking (48) absorbs. NumPy or torch.
     """
-    M = G_hat @ Phi @ np.conj(np.swapaxes(G_hat, -1, -2))
-    lip = 2.0 * np.sum(np.max(np.abs(np.linalg.eigvalsh(M)), axis=-1), axis=-1)
-    return 1.0 / np.maximum(lip, np.finfo(float).tiny)
+    xp = namespace(G_hat, Phi)
+    M = G_hat @ Phi @ xp.conj(xp.matrix_transpose(G_hat))
+    lip = 2.0 * xp.sum(xp.max(xp.abs(xp.linalg.eigvalsh(M)), axis=-1), axis=-1)
+    return 1.0 / xp.maximum(lip, xp.finfo(lip.dtype).tiny)

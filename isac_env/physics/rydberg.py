@@ -2,6 +2,9 @@
 
 rar_isac spec sections 2.2, 3.1, 8.5, 8.6. Fields are in Rabi-frequency units with the common
 physical scale absorbed by the SNR calibration.
+
+Array functions take NumPy arrays (complex128/float64, the reference) or torch tensors (complex64/
+complex128, differentiable); the dtypes below name the NumPy case.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._xp import angle, as_real, einsum, namespace
 from .units import db_to_lin
 
 __all__ = [
@@ -32,7 +36,8 @@ def quantum_shot_noise_var(T_i_s: float, T_r_s: float, N_a: float) -> float:
 
 def lo_phase_alignment(b: NDArray[np.complex128]) -> NDArray[np.complex128]:
     """Diagonal of ``D_{b,k} = diag(e^{-j angle b_{k,m}})`` (eq. (10)); ``[..., K, M]`` complex."""
-    return np.exp(-1j * np.angle(b))
+    xp = namespace(b)
+    return xp.exp(-1j * angle(xp, b))
 
 
 def rar_readout(
@@ -49,7 +54,8 @@ def rar_readout(
     Returns:
         float64 ``[..., K, M]`` (Rabi units).
     """
-    return np.abs(np.einsum("...kmn,...n->...km", H_eff, x) + b + n)
+    xp = namespace(H_eff, x)
+    return xp.abs(einsum(xp, "...kmn,...n->...km", H_eff, x) + b + n)
 
 
 def reference_signal_energy(
@@ -67,11 +73,12 @@ def reference_signal_energy(
     Returns:
         float64 ``[..., K]``.
     """
+    xp = namespace(H_BR)
     n_t = H_BR.shape[-1]
-    ris_col = np.sum(np.abs(H_RU) ** 2, axis=-2)  # [..., K, N]
-    br_row = np.sum(np.abs(H_BR) ** 2, axis=-1)  # [..., N]
-    e = np.sum(np.abs(H_BU) ** 2, axis=(-2, -1)) + np.sum(ris_col * br_row[..., None, :], axis=-1)
-    return np.asarray(p_max_w, dtype=np.float64)[..., None] / n_t * e
+    ris_col = xp.sum(xp.abs(H_RU) ** 2, axis=-2)  # [..., K, N]
+    br_row = xp.sum(xp.abs(H_BR) ** 2, axis=-1)  # [..., N]
+    e = xp.sum(xp.abs(H_BU) ** 2, axis=(-2, -1)) + xp.sum(ris_col * br_row[..., None, :], axis=-1)
+    return as_real(p_max_w, xp, e)[..., None] / n_t * e
 
 
 def calibrate_noise(
@@ -85,12 +92,13 @@ def calibrate_noise(
     Returns:
         float64 ``[..., K]``.
     """
-    snr = np.asarray(db_to_lin(snr_db))[..., None]
+    xp = namespace(e_sig_k)
+    snr = as_real(db_to_lin(snr_db), xp, e_sig_k)[..., None]
     if per_user:
         return e_sig_k / (M * snr)
     K = e_sig_k.shape[-1]
-    common = np.sum(e_sig_k, axis=-1, keepdims=True) / (K * M * snr)
-    return np.broadcast_to(common, e_sig_k.shape).copy()
+    common = xp.sum(e_sig_k, axis=-1, keepdims=True) / (K * M * snr)
+    return common * xp.ones_like(e_sig_k)  # a fresh array of e_sig_k's shape (exact)
 
 
 def calibrate_lo_amplitude(
@@ -109,9 +117,10 @@ def calibrate_lo_amplitude(
     Returns:
         float64 ``[...]``.
     """
+    xp = namespace(e_sig_k)
     M = cos_psi_b.shape[-1]
-    num = np.sum(e_sig_k, axis=-1) + M * np.sum(sigma_q2, axis=-1)
-    return np.sqrt(db_to_lin(rsr_db) * num / np.sum(cos_psi_b**2, axis=(-2, -1)))
+    num = xp.sum(e_sig_k, axis=-1) + M * xp.sum(sigma_q2, axis=-1)
+    return xp.sqrt(as_real(db_to_lin(rsr_db), xp, num) * num / xp.sum(cos_psi_b**2, axis=(-2, -1)))
 
 
 def distortion_power(cell_power: NDArray[np.float64], b: NDArray[np.complex128]) -> NDArray[np.float64]:
@@ -127,7 +136,8 @@ def distortion_power(cell_power: NDArray[np.float64], b: NDArray[np.complex128])
     Returns:
         float64 ``[..., K]``.
     """
-    b2 = np.abs(b) ** 2
+    xp = namespace(cell_power)
+    b2 = xp.abs(b) ** 2
     pos = b2 > 0  # the denominator is never zero, so no floating-point warnings to silence
-    d = np.where(pos, cell_power**2 / (4.0 * np.where(pos, b2, 1.0)), cell_power)
-    return np.minimum(d, cell_power).sum(axis=-1)
+    d = xp.where(pos, cell_power**2 / (4.0 * xp.where(pos, b2, 1.0)), cell_power)
+    return xp.minimum(d, cell_power).sum(axis=-1)

@@ -14,12 +14,22 @@ RIS element ``v_R = H_BR^T diag(phi) dh_rt = 0`` (no information on ``theta_R``)
 space). Either way the DoA FIM is singular for every design, hence the configs require
 ``num_ris >= 2`` and ``num_bs_antennas >= 2`` (the robust task's ``Xi_t`` vanishes likewise for
 ``Nt = 1``). A singular FIM for a particular design gives ``inf`` here; the environments cap it.
+
+Backends: every function takes NumPy arrays (complex128/float64, the reference) or torch tensors
+(CPU or CUDA, complex64/complex128) and is differentiable by torch autograd; the ``inf`` guards
+use ``where`` with a safe denominator, so gradients are finite wherever the value is. The dtypes
+below name the NumPy case. Scalar parameters (``L``, ``sigma_r2``, ``alpha``) may be Python
+scalars, NumPy 0-d arrays or tensors. The constant tables (``_GRAM_*``) are NumPy.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from ._xp import as_complex, as_param, einsum, namespace, segment_sum
 
 __all__ = [
     "crb_from_terms",
@@ -55,13 +65,17 @@ def sensing_vectors(
     Args:
         H_BR: ``[..., N, Nt]``; phi: ``[..., N]``; h_dt, dh_dt: ``[..., Nt]``; h_rt, dh_rt: ``[..., N]``.
     """
-    refl = np.concatenate([(phi * h_rt)[..., None], (phi * dh_rt)[..., None]], axis=-1)  # [..., N, 2]
-    vr = np.swapaxes(H_BR, -1, -2) @ refl  # [..., Nt, 2]
-    V = np.empty((*vr.shape[:-1], 3), dtype=np.complex128)
-    V[..., 0] = h_dt + vr[..., 0]
-    V[..., 1] = dh_dt
-    V[..., 2] = vr[..., 1]
-    return V
+    xp = namespace(phi)
+    refl = xp.concat([(phi * h_rt)[..., None], (phi * dh_rt)[..., None]], axis=-1)  # [..., N, 2]
+    vr = H_BR.mT @ refl  # [..., Nt, 2]
+    v_t = (h_dt + vr[..., 0])[..., None]
+    v_R = vr[..., 1:]
+    if v_R.shape != v_t.shape:
+        v_R = xp.broadcast_to(v_R, v_t.shape)
+    v_B = dh_dt[..., None]
+    if v_B.shape != v_t.shape:
+        v_B = xp.broadcast_to(v_B, v_t.shape)
+    return xp.concat([v_t, v_B, v_R], axis=-1)
 
 
 def target_response(V: NDArray[np.complex128]) -> tuple[NDArray[np.complex128], ...]:
@@ -106,7 +120,7 @@ def sensing_gram(V: NDArray[np.complex128]) -> NDArray[np.complex128]:
     Returns:
         complex128 ``[..., 3, 3]`` with ``G0[a, b] = v_a^H v_b``.
     """
-    return np.conj(np.swapaxes(V, -1, -2)) @ V
+    return V.mT.conj() @ V
 
 
 def fim_terms_from_gram(
@@ -131,8 +145,8 @@ def fim_terms_from_gram(
     Returns:
         complex128 ``[..., 6]`` per-snapshot terms ``F_i / L``.
     """
-    U = np.swapaxes(W, -1, -2) @ V  # [..., K, 3]
-    G1 = np.conj(np.swapaxes(U, -1, -2)) @ U  # [..., 3, 3]  x^H conj(R) y
+    U = W.mT @ V  # [..., K, 3]
+    G1 = U.mT.conj() @ U  # [..., 3, 3]  x^H conj(R) y
     return _terms_from_grams(G0, G1, alpha)
 
 
@@ -140,9 +154,8 @@ def fim_terms_from_covariance(
     V: NDArray[np.complex128], R_x: NDArray[np.complex128], alpha: ArrayLike = 1.0
 ) -> NDArray[np.complex128]:
     """Same as :func:`fim_terms` for a general transmit covariance ``R_x`` ``[..., Nt, Nt]``."""
-    G0 = np.conj(np.swapaxes(V, -1, -2)) @ V
-    G1 = np.conj(np.swapaxes(V, -1, -2)) @ np.conj(R_x) @ V
-    return _terms_from_grams(G0, G1, alpha)
+    Vh = V.mT.conj()
+    return _terms_from_grams(Vh @ V, Vh @ R_x.conj() @ V, alpha)
 
 
 def _gram_coefficients() -> NDArray[np.float64]:
@@ -172,17 +185,48 @@ _GRAM_B = np.concatenate([nz % 9 for nz in _GRAM_NZ])
 _GRAM_START = np.cumsum([0] + [nz.size for nz in _GRAM_NZ])[:-1]
 
 
+_GRAM_INDEX: dict[Any, tuple[Any, Any]] = {}  # (_GRAM_A, _GRAM_B) as index tensors, per torch device
+
+
+def _gram_index(xp: Any, like: Any) -> tuple[Any, Any]:
+    """``(_GRAM_A, _GRAM_B)`` as index arrays of ``like``'s namespace and device."""
+    if xp is np:
+        return _GRAM_A, _GRAM_B
+    idx = _GRAM_INDEX.get(like.device)
+    if idx is None:
+        idx = _GRAM_INDEX[like.device] = (
+            xp.asarray(_GRAM_A, device=like.device),
+            xp.asarray(_GRAM_B, device=like.device),
+        )
+    return idx
+
+
+def _is_one(alpha: Any) -> bool:
+    """``True`` for a Python/NumPy scalar (or NumPy 0-d array) equal to 1 (never for a tensor: no host sync)."""
+    return (
+        isinstance(alpha, (int, float, complex, np.generic, np.ndarray))
+        and np.ndim(alpha) == 0
+        and alpha == 1
+    )
+
+
+def _alpha_columns(xp: Any, alpha: Any, like: Any) -> Any:
+    """``[1, 1, alpha^*, 1, alpha^*, 1]`` ``[..., 6]``: the factors of ``F3`` and ``F5`` (spec 4.1)."""
+    ac = xp.conj(as_complex(alpha, xp, like))
+    one = xp.ones_like(ac)
+    return xp.stack([one, one, ac, one, ac, one], axis=-1)
+
+
 def _terms_from_grams(G0: NDArray, G1: NDArray, alpha: ArrayLike) -> NDArray[np.complex128]:
     """``F[..., i] = sum_{ab,cd} C[ab, cd, i] G0[..., a, b] G1[..., c, d]`` (spec 4.2), ``[..., 6]``."""
+    xp = namespace(G0, G1)
     g = G0.reshape(*G0.shape[:-2], 9)
     r = G1.reshape(*G1.shape[:-2], 9)
-    F = np.add.reduceat(g[..., _GRAM_A] * r[..., _GRAM_B], _GRAM_START, axis=-1)
-    ac = np.conj(np.asarray(alpha, dtype=np.complex128))
-    if ac.ndim == 0 and ac == 1.0:
+    ia, ib = _gram_index(xp, G0)
+    F = segment_sum(xp, g[..., ia] * r[..., ib], _GRAM_START)
+    if _is_one(alpha):
         return F
-    F[..., 2] *= ac
-    F[..., 4] *= ac
-    return F
+    return F * _alpha_columns(xp, alpha, F)
 
 
 def fim_terms_map(G0: NDArray[np.complex128], alpha: ArrayLike = 1.0) -> NDArray[np.complex128]:
@@ -199,12 +243,15 @@ def fim_terms_map(G0: NDArray[np.complex128], alpha: ArrayLike = 1.0) -> NDArray
     Returns:
         complex128 ``[..., 9, 6]``.
     """
+    xp = namespace(G0)
     g = G0.reshape(*G0.shape[:-2], 9)
-    Mphi = np.einsum("...a,acI->...cI", g, _GRAM_C.reshape(9, 9, 6)).astype(np.complex128)
-    ac = np.conj(np.asarray(alpha, dtype=np.complex128))
-    Mphi[..., 2] *= ac[..., None] if ac.ndim else ac
-    Mphi[..., 4] *= ac[..., None] if ac.ndim else ac
-    return Mphi
+    C = _GRAM_C.reshape(9, 9, 6) if xp is np else as_complex(_GRAM_C.reshape(9, 9, 6), xp, G0)
+    Mphi = einsum(xp, "...a,acI->...cI", g, C)
+    if xp is np:
+        Mphi = Mphi.astype(np.complex128)
+    if _is_one(alpha):
+        return Mphi
+    return Mphi * _alpha_columns(xp, alpha, Mphi)[..., None, :]
 
 
 def fim_terms_from_map(
@@ -213,8 +260,8 @@ def fim_terms_from_map(
     """:func:`fim_terms` from the phi-only map of :func:`fim_terms_map`: ``U = W^T V``,
     ``G1 = U^H U``, ``F = vec(G1) Mphi`` ``[..., 6]`` (``W`` ``[..., Nt, K]`` may carry extra
     leading axes, e.g. candidate precoders ``[J, Nt, K]`` at one ``phi``)."""
-    U = np.swapaxes(W, -1, -2) @ V  # [..., K, 3]
-    G1 = np.conj(np.swapaxes(U, -1, -2)) @ U  # [..., 3, 3]
+    U = W.mT @ V  # [..., K, 3]
+    G1 = U.mT.conj() @ U  # [..., 3, 3]
     return (G1.reshape(*G1.shape[:-2], 1, 9) @ Mphi)[..., 0, :]
 
 
@@ -225,10 +272,11 @@ def fim_matrices(V: NDArray[np.complex128], alpha: ArrayLike = 1.0) -> NDArray[n
     A_5 = alpha^* H_R^H H_t, A_6 = H_t^H H_t`` (per snapshot). Multiply by ``2/sigma_r^2`` for the
     scaled matrices ``hat A_i`` of spec section 4.3.
     """
+    xp = namespace(V)
     H_t, H_B, H_R = target_response(V)
-    ac = np.conj(np.asarray(alpha, dtype=np.complex128))[..., None, None]
-    h = lambda X: np.conj(np.swapaxes(X, -1, -2))  # noqa: E731
-    return np.stack(
+    ac = xp.conj(as_complex(alpha, xp, V))[..., None, None]
+    h = lambda X: X.mT.conj()  # noqa: E731
+    return xp.stack(
         [
             h(H_B) @ H_B,
             h(H_B) @ H_R,
@@ -241,12 +289,15 @@ def fim_matrices(V: NDArray[np.complex128], alpha: ArrayLike = 1.0) -> NDArray[n
     )
 
 
-def _schur_entries(G: NDArray[np.complex128], alpha: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
-    a2 = np.abs(alpha) ** 2
+def _schur_entries(
+    G: NDArray[np.complex128], alpha: ArrayLike, xp: Any = None
+) -> tuple[NDArray, NDArray, NDArray]:
+    xp = namespace(G) if xp is None else xp
+    a2 = abs(as_param(alpha, xp, G)) ** 2
     Gr, Gi = G.real, G.imag
     G3r, G3i, G5r, G5i = Gr[..., 2], Gi[..., 2], Gr[..., 4], Gi[..., 4]
     g6 = Gr[..., 5]
-    inv6 = 1.0 / np.where(g6 > 0, g6, np.inf)  # a zero radar return gives a singular FIM
+    inv6 = 1.0 / xp.where(g6 > 0, g6, xp.inf)  # a zero radar return gives a singular FIM
     j11 = a2 * Gr[..., 0] - (G3r**2 + G3i**2) * inv6
     j22 = a2 * Gr[..., 3] - (G5r**2 + G5i**2) * inv6
     j12 = a2 * Gr[..., 1] - (G3r * G5r + G3i * G5i) * inv6
@@ -260,9 +311,12 @@ def schur_fim(G: NDArray[np.complex128], alpha: ArrayLike = 1.0) -> NDArray[np.f
     whatever units ``G`` carries (``G = c_r F`` gives the FIM, ``G = c_r F / L`` the per-snapshot FIM).
     """
     j11, j12, j22 = _schur_entries(G, alpha)
-    out = np.empty((*j11.shape, 2, 2))
-    out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1] = j11, j12, j12, j22
-    return out
+    return _sym2(namespace(G), j11, j12, j22)
+
+
+def _sym2(xp: Any, a11: Any, a12: Any, a22: Any) -> Any:
+    """The symmetric 2x2 matrices ``[[a11, a12], [a12, a22]]`` ``[..., 2, 2]``."""
+    return xp.stack([xp.stack([a11, a12], axis=-1), xp.stack([a12, a22], axis=-1)], axis=-2)
 
 
 def crb_from_terms(
@@ -279,19 +333,20 @@ def crb_from_terms(
     Returns:
         float64 ``[..., 2, 2]``; ``inf`` entries where the FIM is singular.
     """
-    scale = 2.0 * np.asarray(L, dtype=np.float64) / np.asarray(sigma_r2, dtype=np.float64)
-    j11, j12, j22 = _schur_entries(F, alpha)
+    xp = namespace(F)
+    j11, j12, j22 = _schur_entries(F, alpha, xp)
+    scale = 2.0 * as_param(L, xp, j11) / as_param(sigma_r2, xp, j11)
     j11, j12, j22 = j11 * scale, j12 * scale, j22 * scale
     det = j11 * j22 - j12**2
     # a positive-definite FIM has j11, j22 > 0; rounding near singularity can break that
-    bad = ~(det > 0) | ~np.isfinite(det) | ~(j11 > 0) | ~(j22 > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv_det = np.where(bad, np.inf, 1.0 / det)
-    out = np.empty((*np.shape(det), 2, 2))
-    out[..., 0, 0] = np.where(bad, np.inf, j22 * inv_det)
-    out[..., 1, 1] = np.where(bad, np.inf, j11 * inv_det)
-    out[..., 0, 1] = out[..., 1, 0] = np.where(bad, np.inf, -j12 * inv_det)
-    return out
+    bad = ~(det > 0) | ~xp.isfinite(det) | ~(j11 > 0) | ~(j22 > 0)
+    inv_det = 1.0 / xp.where(bad, 1.0, det)  # safe denominator: finite values and gradients
+    return _sym2(
+        xp,
+        xp.where(bad, xp.inf, j22 * inv_det),
+        xp.where(bad, xp.inf, -j12 * inv_det),
+        xp.where(bad, xp.inf, j11 * inv_det),
+    )
 
 
 def crb_trace_from_terms(
@@ -302,10 +357,11 @@ def crb_trace_from_terms(
     Singular means ``det J <= 0`` or a non-positive diagonal entry (rounding of a nearly singular
     FIM), so the result is either positive or ``inf``, never negative or NaN for finite inputs.
     """
-    j11, j12, j22 = _schur_entries(F, alpha)
-    det = (j11 * j22 - j12**2) * (2.0 * L / sigma_r2)
+    xp = namespace(F)
+    j11, j12, j22 = _schur_entries(F, alpha, xp)
+    det = (j11 * j22 - j12**2) * (2.0 * as_param(L, xp, j11) / as_param(sigma_r2, xp, j11))
     ok = (det > 0) & (j11 > 0) & (j22 > 0)  # False for NaN as well
-    return np.where(ok, (j11 + j22) / np.where(ok, det, 1.0), np.inf)
+    return xp.where(ok, (j11 + j22) / xp.where(ok, det, 1.0), xp.inf)
 
 
 def doa_crb_known_alpha(
@@ -329,15 +385,18 @@ def doa_crb_known_alpha(
     Returns:
         float64 ``[..., T]`` in rad^2; ``inf`` where ``|alpha_t|^2 Xi_t = 0``.
     """
+    xp = namespace(a, R_x)
     xi = sensing_gain(a, da, R_x)
-    with np.errstate(divide="ignore"):
-        return np.asarray(sigma_s2) / (2.0 * np.asarray(L) * np.abs(alpha) ** 2 * xi)
+    den = 2.0 * as_param(L, xp, xi) * abs(as_param(alpha, xp, xi)) ** 2 * xi
+    zero = den == 0
+    return xp.where(zero, xp.inf, as_param(sigma_s2, xp, xi) / xp.where(zero, 1.0, den))
 
 
 def sensing_gain(
     a: NDArray[np.complex128], da: NDArray[np.complex128], R_x: NDArray[np.complex128]
 ) -> NDArray[np.float64]:
     """``Xi_t(R) = tr(dA_t^H dA_t R)`` (robust spec section 2.2), linear in R; ``[..., T]``."""
-    dA = da[..., :, None] * np.conj(a[..., None, :]) + a[..., :, None] * np.conj(da[..., None, :])
-    M = np.conj(np.swapaxes(dA, -1, -2)) @ dA  # [..., T, Nt, Nt]
-    return np.real(np.einsum("...tij,...ji->...t", M, R_x))
+    xp = namespace(a, R_x)
+    dA = da[..., :, None] * a[..., None, :].conj() + a[..., :, None] * da[..., None, :].conj()
+    M = dA.mT.conj() @ dA  # [..., T, Nt, Nt]
+    return xp.real(einsum(xp, "...tij,...ji->...t", M, R_x))

@@ -243,3 +243,22 @@ def test_gauss_markov_ageing_keeps_power(small_rar_config):
         powers.append(np.mean(np.abs(s.H_RU) ** 2))
     assert np.mean(powers) == pytest.approx(p0, rel=0.5)
     assert rar.age_scenario(s, small_rar_config, rng, 1.0).H_RU == pytest.approx(s.H_RU)
+
+
+def test_evaluate_with_phi_terms_equals_the_factored_path():
+    """``evaluate(..., terms=phi_terms(s, phi))`` (H_eff W and the cached sensing vectors) gives the
+    metrics of the factored link gains up to summation order, batched and for the distortion model."""
+    for cfg in (
+        RydbergISACConfig(num_ris=16, num_cells=4),
+        RydbergISACConfig(num_ris=8, rsr_model="distortion"),
+    ):
+        s = rar.stack_scenarios([rar.sample_scenario(cfg, np.random.default_rng(i)) for i in range(3)])
+        rng = np.random.default_rng(7)
+        K, N, Nt = cfg.num_users, cfg.num_ris, cfg.num_bs_antennas
+        W = rng.standard_normal((3, Nt, K)) + 1j * rng.standard_normal((3, Nt, K))
+        phi = np.exp(1j * rng.uniform(0, 2 * np.pi, (3, N)))
+        terms = rar.phi_terms(s, phi)
+        np.testing.assert_allclose(terms["H_eff"], rar.effective_channels(s, phi), rtol=0, atol=0)
+        a, b = rar.evaluate(s, W, phi), rar.evaluate(s, W, phi, terms)
+        for k in a:
+            np.testing.assert_allclose(b[k], a[k], rtol=1e-12, atol=0)
