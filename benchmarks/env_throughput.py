@@ -1,8 +1,9 @@
 """Single-environment throughput of ``isac_env/RydbergISAC-v0`` at Table-I size.
 
 Prints steps/s for (a) ``env.step`` through ``gym.make`` (with Gymnasium's wrappers), (b) the
-unwrapped env, and (c) episodes including ``reset`` (one channel draw per episode at the default
-horizon), all measured in this one run.
+unwrapped env, (c) episodes including ``reset`` (one channel draw per episode at the default
+horizon) and (d) the same with resets from a pre-generated ``ChannelBank`` (``channel_bank=``, no
+draw per reset; ``--bank-size`` draws), all measured in this one run.
 
     python benchmarks/env_throughput.py            # Table I, 5 s per measurement
     python benchmarks/env_throughput.py --quick    # CI-size smoke run
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     p.add_argument("--env-id", default="isac_env/RydbergISAC-v0")
     p.add_argument("--seconds", type=float, default=5.0, help="time per measurement")
     p.add_argument("--quick", action="store_true", help="tiny scenario and 0.3 s per measurement")
+    p.add_argument("--bank-size", type=int, default=16, help="draws in the ChannelBank of (d)")
     args = p.parse_args(argv)
     kw = {}
     if args.quick:
@@ -60,10 +62,21 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         for t in range(horizon):
             env.step(actions[t % 64])
 
+    from isac_env.bank import ChannelBank
+
+    bank = ChannelBank.generate(u.config, args.bank_size, seed=0)
+    env_bank = gym.make(args.env_id, **kw, channel_bank=bank)
+
+    def episode_bank():
+        env_bank.reset(seed=int(rng.integers(1 << 31)))
+        for t in range(horizon):
+            env_bank.step(actions[t % 64])
+
     res = {
         "steps_per_s_make": _rate(step_wrapped, args.seconds),
         "steps_per_s_unwrapped": _rate(step_unwrapped, args.seconds),
         "steps_per_s_with_resets": _rate(episode, args.seconds) * horizon,
+        "steps_per_s_bank_resets": _rate(episode_bank, args.seconds) * horizon,
     }
     t0 = time.perf_counter()
     n_reset = 5 if not args.quick else 2
