@@ -433,7 +433,11 @@ def train(
     Args:
         env_id: registered id (``Dict``-action ids are played through
             :class:`isac_env.wrappers.FlattenDictAction`).
-        algo: ``"ppo"``, ``"sac"``, ``"td3"`` (also ``"a2c"``, ``"ddpg"``).
+        algo: ``"ppo"``, ``"sac"``, ``"td3"`` (also ``"a2c"``, ``"ddpg"``), or ``"l2o"``: a network
+            trained through the torch physics on batches of channel draws (Rydberg ids;
+            :func:`isac_gym.agents.l2o.train_l2o`, hyperparameters in ``agents/hyperparams/l2o.yml``,
+            ``total_timesteps`` = gradient steps; ``n_envs``, ``vec_env``, ``lagrangian`` and
+            ``wandb_project`` do not apply to it).
         total_timesteps: environment steps; ``None`` uses the entry's ``n_timesteps``.
         seed: seeds the model (SB3 ``seed=``) and sub-env ``i`` with ``seed + i``.
         env_kwargs: ``gym.make`` keyword arguments, merged over the id's training scenario in
@@ -488,6 +492,14 @@ def train(
     from .callbacks import PhysicsMetricsCallback
     from .lagrangian import LagrangeMultiplier, LagrangianCallback, VecCostPenalty
 
+    if isinstance(algo, str) and algo.lower() == "l2o":
+        return _train_l2o(
+            env_id, total_timesteps=total_timesteps, seed=seed, env_kwargs=env_kwargs,
+            hyperparams=hyperparams, run_dir=run_dir, n_envs=n_envs, progress_bar=progress_bar,
+            lagrangian=lagrangian, run_name=run_name, checkpoint_freq=checkpoint_freq, overwrite=overwrite,
+            hyperparams_file=hyperparams_file, device=device, num_threads=num_threads, vec_env=vec_env,
+            verbose=verbose, wandb_project=wandb_project,
+        )  # fmt: skip
     algo = _check_algo(algo)
     wandb = _import_wandb() if wandb_project is not None else None
     if num_threads is not None:
@@ -614,6 +626,34 @@ def train(
     _write_config(run, config)
     venv.close()
     return run
+
+
+def _train_l2o(
+    env_id: str,
+    *,
+    n_envs: int | None,
+    lagrangian: bool,
+    vec_env: str,
+    wandb_project: str | None,
+    **kwargs: Any,
+) -> Path:
+    """``train(env_id, "l2o", ...)``: :func:`isac_gym.agents.l2o.train_l2o` (``total_timesteps`` counts
+    gradient steps); the SB3-only options are refused rather than ignored."""
+    refused = {
+        "n_envs": n_envs is not None,
+        "lagrangian": bool(lagrangian),
+        "vec_env": vec_env != "auto",
+        "wandb_project": wandb_project is not None,
+    }
+    bad = [k for k, v in refused.items() if v]
+    if bad:
+        raise ValueError(
+            f"algo l2o does not take {', '.join(bad)} (it trains on batches of channel draws, with its own "
+            "CRB multiplier; see isac_gym.agents.l2o)"
+        )
+    from .l2o import train_l2o
+
+    return train_l2o(env_id, **kwargs)
 
 
 def _import_wandb() -> Any:
@@ -756,6 +796,11 @@ def load_agent(path: str | Path, *, device: str = "cpu", trust_checkpoint: bool 
         assert spec is not None
         cfg_file = p / "config.yaml"
         algo = spec.get("algo")
+        if algo == "l2o":  # a network trained through the physics (isac_gym.agents.l2o), same safe format
+            from .l2o import load_l2o_policy
+
+            weights = p / str(spec.get("weights", POLICY_FILE))
+            return load_l2o_policy(spec, weights, config_file=cfg_file, device=device)
         if not isinstance(algo, str) or algo.lower() not in ALGOS:
             raise ValueError(f"{cfg_file}: policy_spec algo must be one of {sorted(ALGOS)}, got {algo!r}")
         return load_safe_policy(

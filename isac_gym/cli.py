@@ -289,7 +289,11 @@ def envs(as_json: bool) -> None:
 # ---------------------------------------------------------------------------------------- train
 @main.command()
 @click.argument("env_id")
-@click.option("--algo", default="ppo", help="ppo, sac, td3 (also a2c, ddpg).")
+@click.option(
+    "--algo",
+    default="ppo",
+    help="ppo, sac, td3 (also a2c, ddpg); l2o: a network trained through the torch physics (Rydberg ids).",
+)
 @click.option(
     "--timesteps", type=click.IntRange(min=1), default=None, help="Default: the YAML entry's n_timesteps."
 )
@@ -328,7 +332,8 @@ def train(
     wandb_project: str | None = None,
     wandb_entity: str | None = None,
 ) -> None:
-    """Train an SB3 agent on ENV_ID; prints the run folder (model.zip, config.yaml, tb/)."""
+    """Train an SB3 agent (or, with --algo l2o, a learning-to-optimize network) on ENV_ID; prints the run
+    folder (model.zip or policy.pth, config.yaml, tb/). For l2o, --timesteps counts gradient steps."""
     from isac_gym.agents.train import train as _train
 
     hp = {k: (str(v) if isinstance(v, str) else v) for k, v in parse_sets(hps, "--hp").items()}
