@@ -224,10 +224,12 @@ def build_network(
       eigenbasis of ``Q_k`` (phase-fixed so ``e^H v_t >= 0``), initialised at MRT for every user.
     * ``"cascade"`` (``obs_mode="full"``): model-based. From the normalised ``H_BR``, ``H_RU``, ``H_BU`` of
       the observation, a first MLP weighs K + 2 terms (softmax ``alpha``): the users' channel gains
-      ``||H_BU,k + c H_RU,k diag(phi) H_BR||_F^2`` (the quadratic form of
+      ``||H_BU,k + c H_RU,k diag(phi) H_BR||_F^2`` (the quadratic forms of
+      :func:`isac_env.physics.channels.phase_gain_quadratics`, as in
       :func:`isac_gym.baselines.heuristics.bf_only_phases`; ``c`` the learned cascade-to-direct amplitude
       ratio, started at ``exp(cascade_log_scale)``, the training draws' mean) and the target illumination
-      ``||v_t(phi)||^2``, ``||v_R(phi)||^2``, each normalised by its mean diagonal gain. The phases are
+      ``||v_t(phi)||^2``, ``||v_R(phi)||^2`` (:func:`isac_env.physics.sensing.phase_sensing_quadratics`), each
+      normalised by its mean diagonal gain. The phases are
       ``mm_steps`` unrolled MM steps ``phi <- exp(j angle(2 A phi + b))`` on that weighted sum, from ``phi = 1``
       (differentiable in ``alpha`` and ``c``). Then the ``"eig"`` head on ``H_eff(phi)``, with the sensing vectors
       ``V = [v_t, v_B, v_R](phi)`` of :func:`isac_env.physics.sensing.sensing_vectors` (the target
@@ -252,7 +254,8 @@ def build_network(
     import torch
     from torch import nn
 
-    from isac_env.physics.sensing import sensing_vectors
+    from isac_env.physics.channels import phase_gain_quadratics
+    from isac_env.physics.sensing import phase_sensing_quadratics, sensing_vectors
 
     if features not in _FEATURES:
         raise ValueError(f"features must be one of {_FEATURES}, got {features!r}")
@@ -432,18 +435,17 @@ def build_network(
         def _cascade_phases(self, obs: Any, tail_x: Any) -> Any:
             """MM phases on ``sum_j w_j (phi^H A_j phi + Re{b_j^H phi})`` over the K user gains (in units of
             ``g_bu,k^2``, with the learned scale ``c``) and the target illumination ``||v_t(phi)||^2`` and
-            ``||v_R(phi)||^2``; ``w_j = alpha_j / (tr A_j / N)``, ``alpha`` a softmax over the K + 2 terms."""
+            ``||v_R(phi)||^2``; ``w_j = alpha_j / (tr A_j / N)``, ``alpha`` a softmax over the K + 2 terms. The forms
+            come from :func:`~isac_env.physics.channels.phase_gain_quadratics` (on the normalised channels, divided
+            by M; with the scale c user k's form is ``(c^2 A_k, c b_k)``, hence ``b / c`` after the weights
+            ``1 / (c^2 tr A_k / N)``) and :func:`~isac_env.physics.sensing.phase_sensing_quadratics`."""
             G_BR, G_RU, G_BU = self._full(obs)
             c = self._scale()
             with torch.no_grad():  # quadratic forms of the gains (functions of the observation only)
-                S = G_BR @ G_BR.mH  # [..., N, N]
-                A = (G_RU.mH @ G_RU) * S.conj()[..., None, :, :] / M  # [..., K, N, N]
-                b = 2.0 * ((G_RU.mH @ G_BU) * G_BR.conj()[..., None, :, :]).sum(-1) / M  # [..., K, N]
-                Bt = self.beta_t * G_BR.mT * self.h_rt  # v_t = h_dt + Bt phi   [..., Nt, N]
-                Br = self.beta_t * G_BR.mT * self.dh_rt  # v_R = Br phi
-                A_s = torch.stack([Bt.mH @ Bt, Br.mH @ Br], dim=-3)  # [..., 2, N, N]
-                b_t = 2.0 * (Bt.mH @ self.h_dt[..., None])[..., 0]
-                b_s = torch.stack([b_t, torch.zeros_like(b_t)], dim=-2)
+                A, b, _ = phase_gain_quadratics(G_BU, G_RU, G_BR)  # user k's gain at c = 1
+                A, b = A / M, b / M  # [..., K, N, N], [..., K, N]
+                # ||v_t(phi)||^2, ||v_R(phi)||^2: [..., 2, N, N], [..., 2, N]
+                A_s, b_s, _ = phase_sensing_quadratics(self.beta_t * G_BR, self.h_dt, self.h_rt, self.dh_rt)
                 tr_u = A.diagonal(0, -2, -1).real.sum(-1)  # [..., K]
                 tr_s = A_s.diagonal(0, -2, -1).real.sum(-1)  # [..., 2]
                 ones = torch.ones(*obs.shape[:-1], N, dtype=G_BR.dtype, device=obs.device)

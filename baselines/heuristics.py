@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from isac_env.physics import RydbergScenario, effective_channels, evaluate
+from isac_env.physics.channels import phase_gain_quadratics
 from isac_env.physics.gradients import trace_inv_schur
 from isac_env.physics.rar import sensing_vectors_of
 from isac_env.physics.sensing import (
@@ -126,25 +127,22 @@ def bf_only_phases(
 
     ``sum_gain`` (default): the objective is ``phi^H A phi + Re{b^H phi} + const`` with
     ``A = sum_k (H_RU,k^H H_RU,k) . conj(H_BR H_BR^H)`` and
-    ``b = 2 sum_k diag(H_RU,k^H H_BU,k H_BR^H)``; maximised by the monotone MM
+    ``b = 2 sum_k diag(H_RU,k^H H_BU,k H_BR^H)``
+    (:func:`isac_env.physics.channels.phase_gain_quadratics`); maximised by the monotone MM
     ``phi <- exp(j angle(2 A phi + b))`` from ``exp(j angle(b))``.
     ``eigenvector``: ``phi = exp(j angle(u_max(A)))`` (direct link ignored; spec 13.1 variant).
 
     Returns:
         ``[N]`` unit-modulus phases.
     """
+    if rule not in ("sum_gain", "eigenvector"):
+        raise ValueError(f"bf_rule must be 'sum_gain' or 'eigenvector', got {rule!r}")
     s = scenario
     H_BR, H_RU, H_BU = np.asarray(s.H_BR), np.asarray(s.H_RU), np.asarray(s.H_BU)
-    K, M, N = H_RU.shape[-3:]
-    X = H_RU.reshape(K * M, N)  # sum over (k, m) as one BLAS product
-    gram = X.conj().T @ X  # sum_k H_RU,k^H H_RU,k
-    A = gram * np.conj(H_BR @ H_BR.conj().T)
+    A, b, _ = phase_gain_quadratics(H_BU, H_RU, H_BR, sum_users=True)  # sum_k A_k, sum_k b_k
     if rule == "eigenvector":
         _, U = np.linalg.eigh(A)
         return np.exp(1j * np.angle(U[:, -1]))
-    if rule != "sum_gain":
-        raise ValueError(f"bf_rule must be 'sum_gain' or 'eigenvector', got {rule!r}")
-    b = 2.0 * np.sum((X.conj().T @ H_BU.reshape(K * M, -1)) * H_BR.conj(), axis=-1)
     phi = np.exp(1j * np.angle(b)) if np.any(b != 0) else np.ones(A.shape[0], np.complex128)
     val = np.real(np.vdot(phi, A @ phi)) + np.real(np.vdot(b, phi))
     for _ in range(max_iter):

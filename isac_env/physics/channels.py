@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._xp import as_real, expj, namespace, tall_matmul
+from ._xp import abs2, as_real, expj, namespace, tall_matmul
 from .arrays import steering_vector
 from .random import batch_shape, cos_uniform_phase, is_batch_generator, namespace_of, row_blocks
 from .units import db_to_lin
@@ -25,6 +25,7 @@ __all__ = [
     "complex_normal_from_standard",
     "effective_channel",
     "path_loss",
+    "phase_gain_quadratics",
     "rar_clustered_channel",
     "rician_channel",
 ]
@@ -235,3 +236,48 @@ def effective_channel(
     xp = namespace(H_RU)
     H = tall_matmul(xp, H_RU.reshape(*H_RU.shape[:-3], K * M, N), cascaded)  # one BLAS call per batch element
     return H_BU + H.reshape(*H.shape[:-2], K, M, H.shape[-1])
+
+
+def phase_gain_quadratics(
+    H_BU: NDArray[np.complex128],
+    H_RU: NDArray[np.complex128],
+    H_BR: NDArray[np.complex128],
+    *,
+    sum_users: bool = False,
+) -> tuple[NDArray[np.complex128], NDArray[np.complex128], NDArray[np.float64]]:
+    """Channel gains ``||H_eff,k(phi)||_F^2`` of (3) as quadratic forms in the RIS phases (rar spec 7.2).
+
+    ``||H_BU,k + H_RU,k diag(phi) H_BR||_F^2 = phi^H A_k phi + Re{b_k^H phi} + c0_k`` for every ``phi``
+    (not only unit-modulus ones), with
+
+    * ``A_k = (H_RU,k^H H_RU,k) o conj(H_BR H_BR^H)`` (Hadamard product; Hermitian positive semidefinite),
+    * ``b_k = 2 diag(H_RU,k^H H_BU,k H_BR^H)``, i.e. ``b_k,n = 2 sum_t (H_RU,k^H H_BU,k)_nt conj(H_BR,nt)``,
+    * ``c0_k = ||H_BU,k||_F^2``.
+
+    With ``sum_users`` the forms of the sum gain ``sum_k ||H_eff,k(phi)||_F^2`` (``sum_k A_k``,
+    ``sum_k b_k``, ``sum_k c0_k``), computed with the K M receive rows stacked into one product
+    (one ``[N, K M] @ [K M, N]`` BLAS call per batch element instead of K).
+
+    Args:
+        H_BU: ``[..., K, M, Nt]`` direct BS -> receiver channels.
+        H_RU: ``[..., K, M, N]`` RIS -> receiver channels.
+        H_BR: ``[..., N, Nt]`` BS -> RIS channel.
+        sum_users: return the forms of the sum over users (no K axis).
+
+    Returns:
+        ``(A, b, c0)``: complex128 ``A [..., K, N, N]``, complex128 ``b [..., K, N]`` and float64
+        ``c0 [..., K]`` (NumPy or torch, the inputs' precision); ``[..., N, N]``, ``[..., N]`` and
+        ``[...]`` with ``sum_users``. Differentiable by torch autograd.
+    """
+    xp = namespace(H_RU, H_BU, H_BR)
+    if sum_users:  # the sum over k: all K M receive rows as the rows of one "user"
+        K, M, N = H_RU.shape[-3:]
+        H_RU = xp.reshape(H_RU, (*H_RU.shape[:-3], 1, K * M, N))
+        H_BU = xp.reshape(H_BU, (*H_BU.shape[:-3], 1, K * M, H_BU.shape[-1]))
+    R = H_RU.mT.conj()  # [..., K, N, M] (torch: a lazy conjugate view)
+    A = (R @ H_RU) * (H_BR @ H_BR.mT.conj()).conj()[..., None, :, :]
+    b = 2.0 * xp.sum((R @ H_BU) * H_BR.conj()[..., None, :, :], axis=-1)
+    c0 = xp.sum(abs2(H_BU), axis=(-2, -1))
+    if sum_users:
+        return A[..., 0, :, :], b[..., 0, :], c0[..., 0]
+    return A, b, c0

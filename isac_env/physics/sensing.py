@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._xp import as_complex, as_param, einsum, namespace, segment_sum
+from ._xp import abs2, as_complex, as_param, einsum, namespace, segment_sum
 
 __all__ = [
     "crb_from_terms",
@@ -41,6 +41,7 @@ __all__ = [
     "fim_terms_from_gram",
     "fim_terms_from_map",
     "fim_terms_map",
+    "phase_sensing_quadratics",
     "schur_fim",
     "sensing_gain",
     "sensing_gram",
@@ -400,3 +401,38 @@ def sensing_gain(
     dA = da[..., :, None] * a[..., None, :].conj() + a[..., :, None] * da[..., None, :].conj()
     M = dA.mT.conj() @ dA  # [..., T, Nt, Nt]
     return xp.real(einsum(xp, "...tij,...ji->...t", M, R_x))
+
+
+def phase_sensing_quadratics(
+    H_BR: NDArray[np.complex128],
+    h_dt: NDArray[np.complex128],
+    h_rt: NDArray[np.complex128],
+    dh_rt: NDArray[np.complex128],
+) -> tuple[NDArray[np.complex128], NDArray[np.complex128], NDArray[np.float64]]:
+    """Target illumination ``||v_t(phi)||^2`` and ``||v_R(phi)||^2`` as quadratic forms in the RIS phases.
+
+    With the Jacobians ``B_t = H_BR^T diag(h_rt)`` and ``B_R = H_BR^T diag(dh_rt)``
+    (:func:`isac_env.physics.gradients.sensing_jacobians`), eq. (15) reads ``v_t(phi) = h_dt + B_t phi``
+    and ``v_R(phi) = B_R phi`` (the columns of :func:`sensing_vectors`), so for every ``phi``
+
+    * ``||v_t(phi)||^2 = phi^H (B_t^H B_t) phi + Re{(2 B_t^H h_dt)^H phi} + ||h_dt||^2``,
+    * ``||v_R(phi)||^2 = phi^H (B_R^H B_R) phi``.
+
+    Args:
+        H_BR: ``[..., N, Nt]``; h_dt: ``[..., Nt]``; h_rt, dh_rt: ``[..., N]`` (broadcast against each other).
+
+    Returns:
+        ``(A, b, c0)`` stacked over the two terms ``(t, R)``: complex128 ``A [..., 2, N, N]``
+        (``B_t^H B_t``, ``B_R^H B_R``), complex128 ``b [..., 2, N]`` (``2 B_t^H h_dt``, 0) and float64
+        ``c0 [..., 2]`` (``||h_dt||^2``, 0); NumPy or torch, the inputs' precision, differentiable.
+    """
+    from .gradients import sensing_jacobians  # gradients imports this module
+
+    xp = namespace(H_BR, h_dt, h_rt, dh_rt)
+    B_t, B_R = sensing_jacobians(H_BR, h_rt, dh_rt)  # [..., Nt, N]
+    A = xp.stack([B_t.mT.conj() @ B_t, B_R.mT.conj() @ B_R], axis=-3)
+    b_t = 2.0 * (B_t.mT.conj() @ h_dt[..., None])[..., 0]
+    b = xp.stack([b_t, xp.zeros_like(b_t)], axis=-2)
+    c_t = xp.broadcast_to(xp.sum(abs2(h_dt), axis=-1), b_t.shape[:-1])
+    c0 = xp.stack([c_t, xp.zeros_like(c_t)], axis=-1)
+    return A, b, c0
