@@ -112,10 +112,13 @@ def is_heuristic(name: str) -> bool:
 
 
 def task_solvers(task: str) -> tuple[str, ...]:
-    """Sorted registered solver names of ``task`` (``isac_gym.baselines.list_solvers(task=...)``)."""
+    """Sorted registered solver names of ``task`` (``isac_gym.baselines.list_solvers(task=...)``) that
+    take part in the reference (class attribute ``Solver.best_known``, default ``True``)."""
     from isac_gym import baselines
 
-    return tuple(baselines.list_solvers(task=task))
+    return tuple(
+        n for n in baselines.list_solvers(task=task) if baselines.solver_class_attr(n, "best_known", True)
+    )
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ Built-in names (Rydberg task, rar_isac spec sections 6-7):
 * ``"random_mrt"``, ``"random_zf"`` random RIS phases with MRT / ZF precoding.
 * ``"best_user_mrt"``, ``"user_select_zf"`` CRB-repaired heuristics (``heuristic = True``):
   one user by MRT; greedy user selection + regularised ZF (:mod:`isac_gym.baselines.heuristics`).
+* ``"batched_gd"``, ``"batched_comm_only"``, ``"batched_bf_only"`` the batched gradient solvers on
+  the torch backend (:mod:`isac_gym.baselines.batched`; torch needed): every draw of a batch (and
+  several starts per draw) at once, ``solve_batch(scenarios)`` besides the per-draw ``solve``.
 
 Robust task (robust_isac spec): ``"robust_continuous"``, ``"robust_scheme1"``, ``"robust_scheme2"``,
 ``"robust_random"`` (Algorithm 2 and its random floor, :mod:`isac_gym.baselines.robust_ao`) and the
@@ -60,6 +63,10 @@ _REGISTRY: dict[str, SolverFactory | str] = {
     "random_zf": "isac_gym.baselines.heuristics:RandomZFSolver",
     "best_user_mrt": "isac_gym.baselines.heuristics:BestUserMRTSolver",
     "user_select_zf": "isac_gym.baselines.heuristics:UserSelectZFSolver",
+    # batched gradient solvers on the torch backend (issue 14): all draws of a batch at once
+    "batched_gd": "isac_gym.baselines.batched:BatchedGDSolver",
+    "batched_comm_only": "isac_gym.baselines.batched:BatchedCommOnlySolver",
+    "batched_bf_only": "isac_gym.baselines.batched:BatchedBFOnlySolver",
     # robust RIS-ISAC task (robust_isac spec 5-8, issue 5)
     "robust_continuous": "isac_gym.baselines.robust_ao:RobustContinuousSolver",
     "robust_scheme1": "isac_gym.baselines.robust_ao:RobustScheme1Solver",

@@ -434,6 +434,9 @@ class Solver(ABC):
     #: ``True`` for the closed-form "what a wireless engineer tries first" baselines (the random
     #: floors included) against which a tier's headroom is measured; ``False`` for optimizers
     heuristic: ClassVar[bool] = False
+    #: whether :mod:`isac_gym.agents.best_known` runs this solver on every draw of its reference
+    #: (``isac_gym.agents.best_known.task_solvers``); ``False`` keeps a solver out of the reference
+    best_known: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -28,6 +28,14 @@ i.e. the id's registered keyword arguments plus the figure's fixed ones and its 
 with its own env id, the robust paper's Continuous curve, keeps it). Its files carry the id:
 ``<name>@<EnvName>.csv`` / ``.png`` and ``<sweep>@<EnvName>.rows.csv``.
 
+Batched schemes (``batched=True``, sweeps only; issue 14): the schemes with a batched counterpart in
+:mod:`isac_gym.baselines.batched` (:data:`BATCHED_SOLVERS`: GD, Comm-only, BF-only with its fixed
+phases) solve all draws of a point at once (:class:`BatchedSpec`, split over the workers), and every
+row then replays its draw's design; FP-MM-ADMM ("Proposed") stays per draw. The rows and the files
+carry ``-batched`` (``<sweep>-batched.rows.csv``, ``<name>-batched.csv`` / ``.png``) so that they
+never mix with the per-draw schemes' rows; a row's ``latency_s`` is the batched solve's time per
+draw. Designs are cached per eval set in ``<out_dir>/batched-cache/``.
+
 best_known (``best_known=True`` / ``--best-known``, sweeps only; opt-in because it runs every solver
 of the task plus restarts on every draw, several times a scheme's cost): adds the ``best_known`` curve
 (:mod:`isac_gym.agents.best_known`, cached per eval set) and the columns ``gap_to_best_known_mean`` /
@@ -58,9 +66,11 @@ from isac_gym.agents.evaluate import (
 from isac_gym.agents.parallel import run_tasks
 
 __all__ = [
+    "BATCHED_SOLVERS",
     "FIGURES",
     "PAPER_TRIALS",
     "QUICK_TRIALS",
+    "BatchedSpec",
     "Figure",
     "Scheme",
     "compute",
@@ -423,9 +433,12 @@ def check_env(fig: Figure, env_id: str | None) -> None:
         raise ValueError(f"{fig.name} is a figure of {family}; {env_id!r} is another task")
 
 
-def rows_path(fig: Figure, out_dir: str | os.PathLike[str], env_id: str | None = None) -> Path:
-    """The rows CSV of a figure's computation (on ``env_id``, default the figure's own)."""
-    return Path(out_dir) / f"{fig.rows_name}{env_suffix(fig, env_id)}.rows.csv"
+def rows_path(
+    fig: Figure, out_dir: str | os.PathLike[str], env_id: str | None = None, batched: bool = False
+) -> Path:
+    """The rows CSV of a figure's computation (on ``env_id``, default the figure's own; with
+    ``batched`` and a scheme that has a batched counterpart, ``<sweep>...-batched.rows.csv``)."""
+    return Path(out_dir) / f"{fig.rows_name}{env_suffix(fig, env_id)}{batched_suffix(fig, batched)}.rows.csv"
 
 
 def eval_plan(
@@ -530,14 +543,16 @@ def compute(
     best_known: bool = False,
     best_known_dir: str | os.PathLike[str] | None = None,
     best_known_restarts: int | None = None,
+    batched: bool = False,
 ) -> Path:
     """Compute (or resume) the rows of a figure; returns the rows CSV path.
 
     ``env_id``: run on another registered id (see the module docstring). ``best_known``: also the
     ``best_known`` policy on every point (sweeps; cache in ``best_known_dir``, default
     :func:`isac_gym.agents.best_known.default_cache_dir`; ``best_known_restarts`` random starts per restarted
-    solver)."""
-    out = rows_path(fig, out_dir, env_id)
+    solver). ``batched``: the schemes of :data:`BATCHED_SOLVERS` solve all draws of a point at once
+    (sweeps; see the module docstring)."""
+    out = rows_path(fig, out_dir, env_id, batched)
     plan = eval_plan(
         fig, trials=trials, seed=seed, quick=quick, overrides=overrides, schemes=schemes, env_id=env_id
     )
@@ -547,7 +562,7 @@ def compute(
         for item in plan:
             by_env.setdefault(item[1].env_id, []).append(item)
         for env_id, items in by_env.items():
-            pols: dict[str, Any] = {s.label: BaselineSpec(s.solver) for s, _, _ in items}
+            pols: dict[str, Any] = {s.label: _scheme_spec(s, batched, out_dir) for s, _, _ in items}
             if best_known:
                 from isac_gym.agents.best_known import BestKnownSpec, default_cache_dir
 
@@ -614,6 +629,200 @@ def _trace_rows(
         desc=desc,
     ):
         store.append(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# batched schemes (issue 14): all draws of a sweep point at once
+# ---------------------------------------------------------------------------------------------
+#: per-draw scheme solver -> its batched counterpart (:mod:`isac_gym.baselines.batched`), used by sweeps
+#: with ``batched=True``; FP-MM-ADMM ("Proposed", the paper's algorithm) has none and runs per draw
+BATCHED_SOLVERS: dict[str, str] = {
+    "gd": "batched_gd",
+    "comm_only": "batched_comm_only",
+    "bf_only": "batched_bf_only",
+}
+#: draws per batched task at most (an eval set is split into at least ``workers`` tasks)
+BATCHED_CHUNK = 256
+
+
+def batched_suffix(fig: Figure, batched: bool) -> str:
+    """``"-batched"`` for a batched sweep of a figure with a scheme in :data:`BATCHED_SOLVERS`, else ``""``."""
+    if not batched or fig.kind != "sweep":
+        return ""
+    return "-batched" if any(s.solver in BATCHED_SOLVERS for s in fig.schemes) else ""
+
+
+def _scheme_spec(sch: Scheme, batched: bool, out_dir: str | os.PathLike[str]) -> Any:
+    """The policy spec of a sweep's scheme: :class:`BatchedSpec` for a batched scheme, else
+    :class:`~isac_gym.agents.evaluate.BaselineSpec`."""
+    if batched and sch.solver in BATCHED_SOLVERS:
+        name = BATCHED_SOLVERS[sch.solver]
+        return BatchedSpec(name, str((Path(out_dir) / "batched-cache" / name).resolve()))
+    return BaselineSpec(sch.solver)
+
+
+def _batched_cache_file(
+    cache_dir: str, solver: str, options: tuple[tuple[str, Any], ...], eval_hash: str
+) -> Path:
+    """``<cache_dir>/<eval hash>-<tag>.npz``; the tag hashes the solver's settings (its options and
+    defaults), so that changed settings are solved anew instead of replaying stale designs."""
+    import hashlib
+    import json
+
+    from isac_gym.baselines import get_solver
+
+    settings = {"solver": solver, **vars(get_solver(solver, **dict(options)))}
+    tag = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return Path(cache_dir) / f"{eval_hash}-{tag}.npz"
+
+
+@dataclass(frozen=True)
+class BatchedSpec:
+    """A batched solver as a sweep policy: :meth:`prepare` solves the draws of every eval set at once
+    (:func:`isac_gym.baselines.batched.solve_env_draws`, split over the workers) and caches the designs;
+    :meth:`build` replays them, one draw per row (:class:`BatchedReplayPolicy`).
+
+    Attributes:
+        solver: registered batched solver (``"batched_gd"``, ...); options: its constructor keywords.
+        cache_dir: folder of the per-eval-set caches ``<eval hash>-<settings tag>.npz`` (absolute).
+    """
+
+    solver: str
+    cache_dir: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"batched:{self.solver}:{sorted(self.options)}:{self.cache_dir}"
+
+    def cache_file(self, eval_hash: str) -> Path:
+        return _batched_cache_file(self.cache_dir, self.solver, self.options, eval_hash)
+
+    def prepare(
+        self,
+        eval_sets: Sequence[EvalSet],
+        *,
+        backend: str = "local",
+        workers: int | None = None,
+        address: str | None = None,
+        progress: bool = True,
+    ) -> None:
+        """Solve the eval sets without a cache file (called by ``run_evaluation`` before the rows)."""
+        from isac_gym.agents.parallel import default_workers
+        from isac_gym.baselines.batched import EnvDraws, solve_env_draws
+
+        todo = [
+            es for es in {es.hash: es for es in eval_sets}.values() if not self.cache_file(es.hash).exists()
+        ]
+        n_workers = workers or default_workers()
+        tasks, owner = [], []
+        for es in todo:
+            n_chunks = max(n_workers, math.ceil(es.n_draws / BATCHED_CHUNK))
+            size = math.ceil(es.n_draws / n_chunks)
+            for lo in range(0, es.n_draws, size):
+                idx = range(lo, min(es.n_draws, lo + size))
+                tasks.append(
+                    EnvDraws(
+                        self.solver,
+                        self.options,
+                        es.env_id,
+                        tuple(es.env_kwargs.items()),
+                        tuple(es.seeds[i] for i in idx),
+                        tuple(es.policy_seed(i) for i in idx),
+                    )
+                )
+                owner.append((es, lo))
+        done: dict[str, dict[int, list[dict[str, Any]]]] = {es.hash: {} for es in todo}
+        for i, out in run_tasks(
+            solve_env_draws, tasks, backend=backend, workers=workers, address=address, progress=progress,
+            desc=f"batched {self.solver}",
+        ):  # fmt: skip
+            es, lo = owner[i]
+            done[es.hash][lo] = out["results"]
+            if sum(len(v) for v in done[es.hash].values()) == es.n_draws:  # every chunk of the set
+                rows = [r for _, chunk in sorted(done[es.hash].items()) for r in chunk]
+                _write_batched_cache(self.cache_file(es.hash), rows)
+
+    def build(self, env: Any) -> BatchedReplayPolicy:
+        return BatchedReplayPolicy(self, env)
+
+
+def _write_batched_cache(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Per-draw designs (``W``, ``phi``; zeros for a failed solve) and the other result fields as JSON."""
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    solved = np.array([r["W"] is not None for r in rows])
+    ref = next((r for r in rows if r["W"] is not None), None)
+    shape_W = np.shape(ref["W"]) if ref is not None else (0, 0)
+    shape_phi = np.shape(ref["phi"]) if ref is not None else (0,)
+    W = np.stack([r["W"] if r["W"] is not None else np.zeros(shape_W, complex) for r in rows])
+    phi = np.stack([r["phi"] if r["phi"] is not None else np.zeros(shape_phi, complex) for r in rows])
+    meta = [{k: v for k, v in r.items() if k not in ("W", "phi")} for r in rows]
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, W=W, phi=phi, solved=solved, meta=np.array(json.dumps(meta, default=float)))
+    os.replace(tmp, path)
+
+
+def _read_batched_cache(path: Path) -> list[Any]:
+    """The :class:`~isac_gym.baselines.base.SolverResult` of every draw of a cache file."""
+    import json
+
+    from isac_gym.agents.evaluate import InputError
+    from isac_gym.baselines.batched import result_from_dict
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            W, phi, solved = data["W"], data["phi"], data["solved"]
+            meta = json.loads(str(data["meta"]))
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"batched cache {path}: cannot be read ({exc}); delete it to recompute") from exc
+    return [
+        result_from_dict({**m, "W": W[i] if solved[i] else None, "phi": phi[i] if solved[i] else None})
+        for i, m in enumerate(meta)
+    ]
+
+
+class BatchedReplayPolicy:
+    """Plays the cached batched design of the draw set by :meth:`select_draw` (SB3's ``predict``).
+
+    ``last_result`` is the draw's :class:`~isac_gym.baselines.base.SolverResult` (so the rows get the
+    solver's verdicts, and a failed solve is marked unsolved); :meth:`row_overrides` records the
+    batched solve's time per draw as ``latency_s`` and the replay's as ``replay_latency_s``.
+    """
+
+    def __init__(self, spec: BatchedSpec, env: Any) -> None:
+        self.spec = spec
+        self.env = env
+        self._tables: dict[str, list[Any]] = {}
+        self.last_result: Any = None
+
+    def select_draw(self, env_id: str, eval_hash: str, trial: int) -> None:
+        del env_id
+        if eval_hash not in self._tables:
+            path = self.spec.cache_file(eval_hash)
+            if not path.exists():
+                from isac_gym.agents.evaluate import InputError
+
+                raise InputError(f"batched cache {path} is missing; BatchedSpec.prepare builds it")
+            self._tables[eval_hash] = _read_batched_cache(path)
+        self.last_result = self._tables[eval_hash][trial]
+
+    def row_overrides(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        return {"latency_s": self.last_result.wall_time_s, "replay_latency_s": row.get("latency_s", math.nan)}
+
+    def predict(
+        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
+    ) -> tuple[Any, Any]:
+        from isac_gym.baselines.policy import placeholder_action
+
+        del observation, episode_start, deterministic
+        if self.last_result is None:
+            raise RuntimeError("BatchedReplayPolicy.predict before select_draw")
+        target = self.env.unwrapped
+        if not self.last_result.solved:
+            return placeholder_action(target.action_space), state
+        return target.encode_action(np.asarray(self.last_result.W), np.asarray(self.last_result.phi)), state
 
 
 # ---------------------------------------------------------------------------------------------
@@ -854,6 +1063,7 @@ def make_figure(
     best_known: bool = False,
     best_known_dir: str | os.PathLike[str] | None = None,
     best_known_restarts: int | None = None,
+    batched: bool = False,
 ) -> tuple[Path, Path, Any]:
     """Compute (resuming) and plot one figure.
 
@@ -871,6 +1081,8 @@ def make_figure(
             ``<name>@<EnvName>.*``).
         best_known, best_known_dir, best_known_restarts: add the best_known curve and gaps (sweeps;
             see :func:`compute`).
+        batched: solve the schemes of :data:`BATCHED_SOLVERS` batched (sweeps; files
+            ``<name>-batched.*``, see the module docstring).
 
     Returns:
         ``(table csv, png, table DataFrame)``.
@@ -903,6 +1115,7 @@ def make_figure(
         best_known=best_known,
         best_known_dir=best_known_dir,
         best_known_restarts=best_known_restarts,
+        batched=batched,
     )
     import pandas as pd
 
@@ -911,10 +1124,13 @@ def make_figure(
     )
     rows = pd.read_csv(rows_csv, dtype={"policy": str, "eval_set": str})
     table = figure_table(fig, rows, plan, best_known=best_known)
-    stem = f"{name}{env_suffix(fig, env_id)}"
+    stem = f"{name}{env_suffix(fig, env_id)}{batched_suffix(fig, batched)}"
     csv_path = Path(out_dir) / f"{stem}.csv"
     table.to_csv(csv_path, index=False)
     write_parquet(csv_path)
     title = fig.title if env_id in (None, fig.env_id) else f"{fig.title} [{env_id}]"
+    if batched_suffix(fig, batched):
+        labels = ", ".join(s.label for s in _select(fig, schemes) if s.solver in BATCHED_SOLVERS)
+        title = f"{title} [batched: {labels}]"
     png = plot(fig, table, Path(out_dir) / f"{stem}.png", title)
     return csv_path, png, table

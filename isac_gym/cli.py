@@ -961,6 +961,12 @@ def run_figure_script(name: str, module: str, argv: list[str] | None = None) -> 
 )
 @click.option("--out-dir", type=click.Path(file_okay=False), default="results/figures")
 @click.option(
+    "--batched",
+    is_flag=True,
+    help="Sweeps: solve GD, Comm-only and BF-only for all draws of a point at once on the torch backend "
+    "(isac_gym.baselines.batched); files get a -batched suffix; FP-MM-ADMM stays per draw.",
+)
+@click.option(
     "--yes",
     is_flag=True,
     help="Run even when the estimated time of the default trials exceeds 10 min.",
@@ -983,6 +989,7 @@ def figure(
     best_known_dir: str | None = None,
     best_known_restarts: int | None = None,
     yes: bool = False,
+    batched: bool = False,
 ) -> None:
     """Reproduce a paper figure (NAME, or 'list' / 'all'); writes CSV + PNG, resumes cached rows.
 
@@ -1030,6 +1037,7 @@ def figure(
                 best_known=best_known,
                 best_known_dir=best_known_dir,
                 best_known_restarts=best_known_restarts,
+                batched=batched,
             )
         except (ValueError, TypeError) as exc:
             _fail(exc)

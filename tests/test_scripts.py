@@ -65,6 +65,8 @@ SCRIPTS = [
         ["-m", "isac_gym.cli", "trend-check", "rar", "--trials", "1", "--max-iter", "2", "--workers", "1"],
         "Proposed - GD",
     ),
+    # the batched gradient solver against GD on 4 tiny draws and an 8-trial sweep point (issue 14)
+    (["benchmarks/batched_solver.py", "--quick"], "sweep point"),
     # measures the shipped checkpoints without rewriting their eval.yaml
     (["agents/checkpoints/reproduce.py", "--eval-only", "--episodes", "1", "--no-save"], "first_decision"),
 ]
