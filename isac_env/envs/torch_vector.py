@@ -57,6 +57,7 @@ from ..physics.random import BatchGenerator
 from .base import check_reset_options
 from .robust import RobustTask
 from .rydberg import RydbergTask
+from .vector import sub_env_seeds
 
 __all__ = [
     "TorchISACVectorEnv",
@@ -289,14 +290,7 @@ class TorchISACVectorEnv(VectorEnv):
             ValueError: an unknown key in ``options``, a bad ``reset_mask`` or seed list.
         """
         B = self.num_envs
-        if seed is None:
-            seeds: list[int | None] = [None] * B
-        elif isinstance(seed, int | np.integer) and not isinstance(seed, bool):
-            seeds = [int(seed) + i for i in range(B)]
-        else:
-            seeds = list(seed)
-            if len(seeds) != B:
-                raise ValueError(f"seed list must have length num_envs={B}, got {len(seeds)}")
+        seeds = sub_env_seeds(seed, B)
         options = dict(check_reset_options(options, ("reset_mask", "scenario")))
         mask = options.pop("reset_mask", None)
         if mask is None:

@@ -54,6 +54,7 @@ __all__ = [
     "scenario_rows",
     "set_scenario_rows",
     "stack_rows",
+    "sub_env_seeds",
 ]
 
 ScenarioT = TypeVar("ScenarioT")
@@ -86,6 +87,23 @@ def stack_rows(scenarios: list[ScenarioT]) -> ScenarioT:
     return dataclasses.replace(
         first, **{n: np.stack([getattr(s, n) for s in scenarios]) for n in _array_fields(first)}
     )
+
+
+def sub_env_seeds(seed: Any, num_envs: int) -> list[int | None]:
+    """The reset seed of each sub-env: ``seed + i`` for an int ``seed``, ``None`` for each with no
+    seed, or a given list of ``num_envs`` ints/None.
+
+    Raises:
+        ValueError: a seed list of another length.
+    """
+    if seed is None:
+        return [None] * num_envs
+    if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
+        return [int(seed) + i for i in range(num_envs)]
+    seeds = list(seed)
+    if len(seeds) != num_envs:
+        raise ValueError(f"seed list must have length num_envs={num_envs}, got {len(seeds)}")
+    return seeds
 
 
 def _masked(values: Any, mask: NDArray[np.bool_], rows: Rows, num_envs: int) -> NDArray:
@@ -270,14 +288,7 @@ class ISACVectorEnv(VectorEnv, Generic[ScenarioT]):
             ValueError: an unknown key in ``options``, a bad ``reset_mask`` or seed list.
         """
         B = self.num_envs
-        if seed is None:
-            seeds: list[int | None] = [None] * B
-        elif isinstance(seed, int | np.integer) and not isinstance(seed, bool):
-            seeds = [int(seed) + i for i in range(B)]
-        else:
-            seeds = list(seed)
-            if len(seeds) != B:
-                raise ValueError(f"seed list must have length num_envs={B}, got {len(seeds)}")
+        seeds = sub_env_seeds(seed, B)
         options = dict(check_reset_options(options, ("reset_mask", "scenario")))
         mask = options.pop("reset_mask", None)
         if mask is None:
