@@ -131,6 +131,19 @@ def check_action(
     return arr
 
 
+def cplx_parts(x: ArrayLike, scale: ArrayLike, batch_ndim: int = 0) -> list[Any]:
+    """``[Re, Im]`` of ``x / scale``, each flattened over the trailing axes (not clipped): the two
+    halves of :func:`cplx_features`, for callers that concatenate several feature blocks at once.
+
+    Returns:
+        two real arrays ``[*batch, size]`` (float64 for NumPy, the tensor's real dtype for torch).
+    """
+    xp = namespace(x, scale)
+    z = np.asarray(np.divide(x, scale)) if is_numpy(xp) else x / scale
+    shape = (*z.shape[:batch_ndim], -1)
+    return [xp.reshape(xp.real(z), shape), xp.reshape(xp.imag(z), shape)]
+
+
 def cplx_features(x: ArrayLike, scale: ArrayLike, batch_ndim: int = 0) -> NDArray[np.float64]:
     """Observation features ``[Re, Im]`` of ``x / scale``, flattened over the trailing axes and clipped.
 
@@ -144,13 +157,7 @@ def cplx_features(x: ArrayLike, scale: ArrayLike, batch_ndim: int = 0) -> NDArra
         dtype for torch): all real parts, then all imaginary parts (row-major).
     """
     xp = namespace(x, scale)
-    z = np.asarray(np.divide(x, scale)) if is_numpy(xp) else x / scale
-    shape = (*z.shape[:batch_ndim], -1)
-    return xp.clip(
-        xp.concat([xp.reshape(xp.real(z), shape), xp.reshape(xp.imag(z), shape)], axis=-1),
-        -OBS_BOUND,
-        OBS_BOUND,
-    )
+    return xp.clip(xp.concat(cplx_parts(x, scale, batch_ndim), axis=-1), -OBS_BOUND, OBS_BOUND)
 
 
 def power_floor(xp: Any, x: Any) -> float:

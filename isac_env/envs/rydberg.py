@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from .. import codecs
 from ..bank import ChannelBank, as_channel_bank
-from ..codecs import OBS_BOUND, cplx_features, power_floor
+from ..codecs import OBS_BOUND, cplx_features, cplx_parts, power_floor
 from ..config import EnvConfig, RydbergISACConfig, coerce_config, split_kwargs
 from ..physics import rar
 from ..physics._xp import is_numpy, namespace
@@ -230,10 +230,12 @@ class RydbergTask:
             terms: :meth:`step_terms` of ``(scenario, phi_prev)``, if the step computed them.
         """
         xp = namespace(scenario.H_BR)
-        return xp.concat(
-            [self.observe_csi(scenario, features, phi_prev, terms), self.observe_tail(scenario, metrics)],
-            axis=-1,
-        )
+        tail = self.observe_tail(scenario, metrics)
+        if self.env_config.obs_mode == "full":
+            return xp.concat([features, tail], axis=-1)
+        # one concatenation and one clip for the whole observation (the tail is already in bounds)
+        parts = [*self._csi_parts(scenario, features, phi_prev, terms), tail]
+        return xp.astype(xp.clip(xp.concat(parts, axis=-1), -OBS_BOUND, OBS_BOUND), xp.float32, copy=False)
 
     def observe_csi(
         self,
@@ -246,18 +248,26 @@ class RydbergTask:
         ``obs_mode="full"``); ``terms``: :meth:`step_terms` of ``(scenario, phi_prev)``, if computed."""
         if self.env_config.obs_mode == "full":
             return features  # type: ignore[return-value]
+        xp = namespace(scenario.H_BR)
+        feats = xp.concat(self._csi_parts(scenario, features, phi_prev, terms), axis=-1)
+        return xp.astype(xp.clip(feats, -OBS_BOUND, OBS_BOUND), xp.float32, copy=False)
+
+    def _csi_parts(
+        self,
+        scenario: rar.RydbergScenario,
+        features: NDArray[np.floating],
+        phi_prev: NDArray[np.complex128],
+        terms: dict[str, Any] | None,
+    ) -> list[Any]:
+        """The unclipped blocks of the effective observation: ``[Re, Im]`` of ``H_eff,k(phi_prev) / s_h,k``
+        and of ``v_t(phi_prev) / s_v`` (:func:`~isac_env.codecs.cplx_parts`)."""
         s = scenario
-        xp = namespace(s.H_BR)
         nb = s.H_BR.ndim - 2
         K = self.K
         s_h, s_v = features[..., :K], features[..., K]
         terms = terms or rar.phi_terms(s, phi_prev)
         H, v = terms["H_eff"], terms["V"][..., 0]
-        feats = xp.concat(
-            [cplx_features(H, s_h[..., :, None, None], nb), cplx_features(v, s_v[..., None], nb)],
-            axis=-1,
-        )
-        return xp.astype(feats, xp.float32, copy=False)
+        return [*cplx_parts(H, s_h[..., :, None, None], nb), *cplx_parts(v, s_v[..., None], nb)]
 
     def observe_tail(
         self, scenario: rar.RydbergScenario, metrics: dict[str, Any] | None
