@@ -37,6 +37,9 @@ __all__ = [
 ]
 
 _SCALARS = (bool, int, float, complex, str, np.generic)
+#: argument types that never decide the namespace (an exact-type set lookup first: the hot path)
+_NUMPY_SIDE = frozenset({np.ndarray, float, int, complex, bool, str, list, tuple, type(None), np.float64})
+_NUMPY_SIDE_BASES = (*_SCALARS, np.ndarray, list, tuple)
 
 
 def namespace(*xs: Any) -> Any:
@@ -48,7 +51,7 @@ def namespace(*xs: Any) -> Any:
         treated as constants that the caller converts with :func:`asarray_like`).
     """
     for x in xs:
-        if x is None or isinstance(x, (*_SCALARS, np.ndarray, list, tuple)):
+        if type(x) in _NUMPY_SIDE or isinstance(x, _NUMPY_SIDE_BASES):
             continue
         if array_api_compat.is_torch_array(x):
             import array_api_compat.torch as xp_torch
