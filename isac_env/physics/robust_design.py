@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._xp import as_complex, as_real, einsum, namespace, ndtri
 from .robust import cascaded_effective_channel
+from .sensing import sensing_gain_matrices  # re-exported: the robust designs' Xi_t(R) = tr(M_t R)
 
 __all__ = [
     "crb_restriction_coefficient",
@@ -59,23 +60,6 @@ def outage_phi(W: NDArray[np.complex128], gamma: ArrayLike) -> NDArray[np.comple
     R = xp.sum(Wk, axis=-3, keepdims=True)
     g = as_real(gamma, xp, W)[..., :, None, None]
     return Wk * (1.0 / g + 1.0) - R
-
-
-def sensing_gain_matrices(a: NDArray[np.complex128], da: NDArray[np.complex128]) -> NDArray[np.complex128]:
-    """``M_t = dA_t^H dA_t`` with ``dA_t = da_t a_t^H + a_t da_t^H`` (11), so ``Xi_t(R) = tr(M_t R)``.
-
-    Args:
-        a: steering vectors ``[..., T, Nt]``; da: their angle derivatives ``[..., T, Nt]`` (per rad).
-
-    Returns:
-        Hermitian PSD ``[..., T, Nt, Nt]`` complex128 (NumPy; torch: ``a``'s complex dtype);
-        ``Re tr(M_t R)`` equals :func:`isac_env.physics.sensing.sensing_gain`.
-    """
-    xp = namespace(a, da)
-    a = as_complex(a, xp)
-    da = as_complex(da, xp, a)
-    dA = da[..., :, None] * xp.conj(a[..., None, :]) + a[..., :, None] * xp.conj(da[..., None, :])
-    return xp.conj(xp.matrix_transpose(dA)) @ dA
 
 
 def crb_restriction_coefficient(

@@ -44,6 +44,7 @@ __all__ = [
     "phase_sensing_quadratics",
     "schur_fim",
     "sensing_gain",
+    "sensing_gain_matrices",
     "sensing_gram",
     "sensing_vectors",
     "target_response",
@@ -393,14 +394,30 @@ def doa_crb_known_alpha(
     return xp.where(zero, xp.inf, as_param(sigma_s2, xp, xi) / xp.where(zero, 1.0, den))
 
 
+def sensing_gain_matrices(a: NDArray[np.complex128], da: NDArray[np.complex128]) -> NDArray[np.complex128]:
+    """``M_t = dA_t^H dA_t`` with ``dA_t = da_t a_t^H + a_t da_t^H`` (11), so ``Xi_t(R) = tr(M_t R)``.
+
+    Args:
+        a: steering vectors ``[..., T, Nt]``; da: their angle derivatives ``[..., T, Nt]`` (per rad).
+
+    Returns:
+        Hermitian PSD ``[..., T, Nt, Nt]`` complex128 (NumPy; torch: ``a``'s complex dtype);
+        ``Re tr(M_t R)`` is :func:`sensing_gain`.
+    """
+    xp = namespace(a, da)
+    a = as_complex(a, xp)
+    da = as_complex(da, xp, a)
+    dA = da[..., :, None] * xp.conj(a[..., None, :]) + a[..., :, None] * xp.conj(da[..., None, :])
+    return xp.conj(xp.matrix_transpose(dA)) @ dA
+
+
 def sensing_gain(
     a: NDArray[np.complex128], da: NDArray[np.complex128], R_x: NDArray[np.complex128]
 ) -> NDArray[np.float64]:
-    """``Xi_t(R) = tr(dA_t^H dA_t R)`` (robust spec section 2.2), linear in R; ``[..., T]``."""
+    """``Xi_t(R) = tr(dA_t^H dA_t R) = tr(M_t R)`` (robust spec section 2.2, :func:`sensing_gain_matrices`),
+    linear in R; ``[..., T]``."""
     xp = namespace(a, R_x)
-    dA = da[..., :, None] * a[..., None, :].conj() + a[..., :, None] * da[..., None, :].conj()
-    M = dA.mT.conj() @ dA  # [..., T, Nt, Nt]
-    return xp.real(einsum(xp, "...tij,...ji->...t", M, R_x))
+    return xp.real(einsum(xp, "...tij,...ji->...t", sensing_gain_matrices(a, da), R_x))
 
 
 def phase_sensing_quadratics(
