@@ -229,7 +229,7 @@ def decode_precoder(a: NDArray[np.float64], Nt: int, K: int, power_w: ArrayLike)
     rescale = (peak > 0.0) & ((peak < lo) | (peak > hi))
     if not numpy:  # branch-free: dividing by 1 is exact
         a = a / xp.where(rescale, peak, xp.ones_like(peak))[..., None]
-    elif np.any(rescale):
+    elif rescale.any():
         a = a / np.where(rescale, peak, 1.0)[..., None]
     W = xp.reshape(a[..., :n] + 1j * a[..., n:], (*a.shape[:-1], Nt, K))
     norm2 = einsum(xp, "...i,...i->...", a, a)
