@@ -57,7 +57,7 @@ from ..physics.random import BatchGenerator
 from .base import check_reset_options
 from .robust import RobustTask
 from .rydberg import RydbergTask
-from .vector import sub_env_seeds
+from .vector import step_reset_mask, sub_env_seeds
 
 __all__ = [
     "TorchISACVectorEnv",
@@ -327,16 +327,7 @@ class TorchISACVectorEnv(VectorEnv):
             raise RuntimeError("call reset() before step()")
         B = self.num_envs
         mode = self.autoreset_mode
-        if mode == AutoresetMode.NEXT_STEP:
-            reset_mask = self._autoreset.copy()
-        else:
-            if mode == AutoresetMode.DISABLED and self._autoreset.any():
-                raise RuntimeError(
-                    "sub-envs "
-                    f"{np.flatnonzero(self._autoreset).tolist()} are done; with autoreset_mode=DISABLED "
-                    "reset them with reset(options={'reset_mask': mask}) before stepping"
-                )
-            reset_mask = np.zeros(B, dtype=np.bool_)
+        reset_mask = step_reset_mask(mode, self._autoreset)
         stepped = ~reset_mask
         step_rows = np.flatnonzero(stepped)
         all_rows = step_rows.size == B

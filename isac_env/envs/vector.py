@@ -54,6 +54,7 @@ __all__ = [
     "scenario_rows",
     "set_scenario_rows",
     "stack_rows",
+    "step_reset_mask",
     "sub_env_seeds",
 ]
 
@@ -87,6 +88,24 @@ def stack_rows(scenarios: list[ScenarioT]) -> ScenarioT:
     return dataclasses.replace(
         first, **{n: np.stack([getattr(s, n) for s in scenarios]) for n in _array_fields(first)}
     )
+
+
+def step_reset_mask(mode: AutoresetMode, autoreset: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """The sub-envs that a step resets instead of stepping: the done ones under ``NEXT_STEP``, none
+    otherwise (reset at once under ``SAME_STEP``; by the user under ``DISABLED``).
+
+    Raises:
+        RuntimeError: ``DISABLED`` with done sub-envs that were not reset.
+    """
+    if mode == AutoresetMode.NEXT_STEP:
+        return autoreset.copy()
+    if mode == AutoresetMode.DISABLED and autoreset.any():
+        raise RuntimeError(
+            "sub-envs "
+            f"{np.flatnonzero(autoreset).tolist()} are done; with autoreset_mode=DISABLED "
+            "reset them with reset(options={'reset_mask': mask}) before stepping"
+        )
+    return np.zeros(autoreset.shape, dtype=np.bool_)
 
 
 def sub_env_seeds(seed: Any, num_envs: int) -> list[int | None]:
@@ -312,16 +331,7 @@ class ISACVectorEnv(VectorEnv, Generic[ScenarioT]):
             raise RuntimeError("call reset() before step()")
         B = self.num_envs
         mode = self.autoreset_mode
-        if mode == AutoresetMode.NEXT_STEP:
-            reset_mask = self._autoreset.copy()
-        else:
-            if mode == AutoresetMode.DISABLED and self._autoreset.any():
-                raise RuntimeError(
-                    "sub-envs "
-                    f"{np.flatnonzero(self._autoreset).tolist()} are done; with autoreset_mode=DISABLED "
-                    "reset them with reset(options={'reset_mask': mask}) before stepping"
-                )
-            reset_mask = np.zeros(B, dtype=np.bool_)
+        reset_mask = step_reset_mask(mode, self._autoreset)
         rewards = np.zeros(B, dtype=np.float64)
         terminations = np.zeros(B, dtype=np.bool_)
         truncations = np.zeros(B, dtype=np.bool_)
