@@ -654,15 +654,9 @@ def load_l2o_policy(
     """
     import torch
 
-    from .serialization import FORMAT_VERSION, space_from_dict
+    from .serialization import check_spec_header, space_from_dict
 
-    def bad(why: str) -> ValueError:
-        return ValueError(f"{config_file}: invalid policy_spec: {why}")
-
-    if not isinstance(spec, Mapping):
-        raise bad(f"expected a mapping, got {type(spec).__name__}")
-    if spec.get("format") != FORMAT_VERSION:
-        raise bad(f"format must be {FORMAT_VERSION}, got {spec.get('format')!r}")
+    bad = check_spec_header(spec, config_file)
     if spec.get("policy") != POLICY_CLASS:
         raise bad(f"policy must be {POLICY_CLASS!r} for algo l2o, got {spec.get('policy')!r}")
     kw = spec.get("kwargs")

@@ -365,6 +365,24 @@ def _plain_value(value: Any, where: str) -> Any:
     raise ValueError(f"policy keyword {where} = {value!r:.80} is not plain data and cannot be stored safely")
 
 
+def check_spec_header(spec: Any, config_file: Any) -> Callable[[str], ValueError]:
+    """Check that a ``policy_spec`` is a mapping of this :data:`FORMAT_VERSION`; return the factory of
+    the errors that name ``config_file`` (``bad(why) -> ValueError``) for the caller's further checks.
+
+    Raises:
+        ValueError: not a mapping, or another format version.
+    """
+
+    def bad(why: str) -> ValueError:
+        return ValueError(f"{config_file}: invalid policy_spec: {why}")
+
+    if not isinstance(spec, Mapping):
+        raise bad(f"expected a mapping, got {type(spec).__name__}")
+    if spec.get("format") != FORMAT_VERSION:
+        raise bad(f"format must be {FORMAT_VERSION}, got {spec.get('format')!r}")
+    return bad
+
+
 def policy_spec(policy: Any, algo: str, policy_aliases: Mapping[str, type]) -> dict[str, Any]:
     """Plain-data recipe that rebuilds ``policy`` (an SB3 ``BasePolicy``) without unpickling.
 
@@ -446,13 +464,7 @@ def load_safe_policy(
     """
     import torch
 
-    def bad(why: str) -> ValueError:
-        return ValueError(f"{config_file}: invalid policy_spec: {why}")
-
-    if not isinstance(spec, Mapping):
-        raise bad(f"expected a mapping, got {type(spec).__name__}")
-    if spec.get("format") != FORMAT_VERSION:
-        raise bad(f"format must be {FORMAT_VERSION}, got {spec.get('format')!r}")
+    bad = check_spec_header(spec, config_file)
     alias = spec.get("policy")
     if not isinstance(alias, str) or alias not in policy_aliases:
         raise bad(f"policy must be one of {sorted(policy_aliases)}, got {alias!r}")
